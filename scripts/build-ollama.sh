@@ -7,7 +7,9 @@ OLLAMA_VERSION=${OLLAMA_VERSION:-v0.17.4}
 MALGO_VERSION=v0.11.24
 CACHE=${FITBENCH_TOOLS:-$HOME/.cache/fitbench/tools}
 BIN=$CACHE/bin/ollama
-if [ -x "$BIN" ] && [ "$("$BIN" --version 2>/dev/null | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -1)" = "${OLLAMA_VERSION#v}" ]; then
+# A module-proxy build reports version 0.0.0, so a stamp file records what was built.
+STAMP=$CACHE/bin/.ollama-version
+if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$OLLAMA_VERSION" ]; then
   echo "ollama ${OLLAMA_VERSION} already built: $BIN"
   exit 0
 fi
@@ -25,4 +27,5 @@ MALGO_DIR=$(go mod download -json "github.com/gen2brain/malgo@${MALGO_VERSION}" 
 cp "$MALGO_DIR/miniaudio.h" "$INC/miniaudio/"
 echo "building ollama ${OLLAMA_VERSION} for the CPU (several minutes the first time)"
 CGO_CPPFLAGS="-I$INC" GOBIN=$CACHE/bin GOFLAGS=-mod=mod go install "github.com/ollama/ollama@${OLLAMA_VERSION}"
-"$BIN" --version || true
+echo "$OLLAMA_VERSION" > "$STAMP"
+echo "built $BIN"
