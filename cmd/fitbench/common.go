@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/fitbench/fitbench/internal/datadir"
+	"github.com/fitbench/fitbench/internal/registry"
+)
+
+// homeFlag adds --home (the data directory) to a command.
+func homeFlag(fs *flag.FlagSet) *string {
+	return fs.String("home", "", "data directory (default $FITBENCH_HOME, else ~/.local/share/fitbench)")
+}
+
+// openRegistry resolves the data directory and opens its registry.
+func openRegistry(home string) (datadir.Dir, *registry.DB, error) {
+	dir, err := datadir.Resolve(home)
+	if err != nil {
+		return dir, nil, err
+	}
+	db, err := registry.Open(dir.DB())
+	if err != nil {
+		return dir, nil, err
+	}
+	return dir, db, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// jsonError prints the API's error shape on stdout (for --json callers) and
+// returns errSilent-wrapped err so the message still reaches stderr.
+func jsonError(w io.Writer, err error) error {
+	_ = writeJSON(w, map[string]any{"success": false, "error": userMessage(err), "hint": hintOf(err)})
+	return err
+}
+
+func stars(n int) string {
+	if n <= 0 {
+		return "-"
+	}
+	s := ""
+	for i := 0; i < 5; i++ {
+		if i < n {
+			s += "★"
+		} else {
+			s += "☆"
+		}
+	}
+	return s
+}
+
+func orDash(v float64, format string) string {
+	if v <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+)
+
+func init() {
+	register(command{
+		name:    "list",
+		summary: "list the models in the registry",
+		usage:   "fitbench list [--json] [--home DIR]",
+		run:     runList,
+	})
+}
+
+func runList(ctx context.Context, e env) error {
+	fs := newFlagSet("list", e)
+	asJSON := fs.Bool("json", false, "print the registry rows as a JSON array")
+	home := homeFlag(fs)
+	if _, err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	_, db, err := openRegistry(*home)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	models, err := db.ListModels(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, models)
+	}
+	if len(models) == 0 {
+		fmt.Fprintln(e.stdout, "No models yet. Add one with: fitbench install <Hugging Face URL or org/repo:QUANT>")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tMODEL\tSTATUS\tSIZE\tEST. TOK/S\tMEASURED TOK/S\tQUALITY")
+	for _, m := range models {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.ModelID, m.Status,
+			orDash(m.SizeGB, "%.2f GB"), orDash(m.EstimatedThroughput, "~%.0f"),
+			orDash(m.ThroughputTokensPerSec, "%.1f"), stars(m.QualityStars))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,309 @@
+package install
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fitbench/fitbench/internal/hub"
+	"github.com/fitbench/fitbench/internal/registry"
+)
+
+// FetchFile is one file to download into Dest (inside the data directory).
+type FetchFile struct {
+	Dest    string
+	Size    int64
+	SHA256  string
+	Resolve func(ctx context.Context) (string, error) // a fresh (signed) URL
+}
+
+// FetchProgress is a download snapshot.
+type FetchProgress struct {
+	Phase string // "downloading" | "verifying" | "done"
+	Done  int64
+	Total int64
+	Speed float64 // bytes/s
+	ETA   time.Duration
+}
+
+// Fetcher downloads files as one unit: all verified and in place, or an error.
+type Fetcher interface {
+	Fetch(ctx context.Context, files []FetchFile, progress func(FetchProgress)) error
+}
+
+// plan is what Start resolved before any work: the variant and where it goes.
+type plan struct {
+	modelID string
+	req     Request
+	listing *hub.Listing
+	variant hub.Variant
+	destDir string
+}
+
+func (m *Manager) plan(ctx context.Context, req Request) (*plan, error) {
+	if req.Repo == "" {
+		return nil, errors.New("no model given: pass a Hugging Face URL or org/repo[:QUANT]")
+	}
+	l, err := m.cfg.Hub.Variants(ctx, req.Repo, req.Revision)
+	if err != nil {
+		return nil, err
+	}
+	var v *hub.Variant
+	if req.Quant != "" || req.File != "" {
+		v, err = l.Find(req.Quant, req.File)
+	} else {
+		v, err = l.Default()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(v.Files) == 0 {
+		return nil, errNoFiles
+	}
+	if v.Incomplete {
+		return nil, fmt.Errorf("%s %s is missing shards in the repo; pick another variant", req.Repo, v.Quant)
+	}
+	destDir, err := safeDir(m.cfg.Dir.Models(), strings.ReplaceAll(l.Repo, "/", "_"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range v.Files {
+		if _, err := safeFile(destDir, f.Path); err != nil {
+			return nil, err
+		}
+	}
+	return &plan{modelID: ModelID(l.Repo, *v), req: req, listing: l, variant: *v, destDir: destDir}, nil
+}
+
+// execute runs the pipeline for a claimed model and always ends with a final
+// event (complete or failed) and the registry in a consistent state.
+func (m *Manager) execute(ctx context.Context, p *plan, r *run) {
+	err := m.steps(ctx, p, r)
+	if err != nil {
+		m.fail(p, err)
+	}
+	m.release(p.modelID, r, err)
+}
+
+func (m *Manager) publish(ev Event) { m.cfg.Bus.Publish(ev) }
+
+func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
+	id := p.modelID
+	db := m.cfg.DB
+	m.publish(Event{ModelID: id, Status: StatusAnalyzing, Message: "reading the model header"})
+	est := Estimate{}
+	if m.cfg.Estimator != nil {
+		e, err := m.cfg.Estimator.EstimateVariant(ctx, p.listing, p.variant)
+		if err != nil {
+			m.cfg.Logger.Warn("estimate failed; registering without estimates", "model", id, "err", err)
+		} else {
+			est = e
+		}
+	}
+	m.publish(Event{ModelID: id, Status: StatusRegistering, Message: "adding to the registry"})
+	files := make([]registry.File, 0, len(p.variant.Files))
+	fetch := make([]FetchFile, 0, len(p.variant.Files))
+	for _, f := range p.variant.Files {
+		dest, _ := safeFile(p.destDir, f.Path)
+		files = append(files, registry.File{Path: dest, SizeBytes: f.Size, SHA256: f.SHA256})
+		repo, commit, fpath := p.listing.Repo, p.listing.Commit, f.Path
+		fetch = append(fetch, FetchFile{Dest: dest, Size: f.Size, SHA256: f.SHA256,
+			Resolve: func(ctx context.Context) (string, error) {
+				res, err := m.cfg.Hub.Resolve(ctx, repo, commit, fpath)
+				if err != nil {
+					return "", err
+				}
+				return res.URL, nil
+			}})
+	}
+	name := est.Name
+	if name == "" {
+		name = path.Base(p.listing.Repo) + " " + p.variant.Quant
+	}
+	prev, _ := db.GetModel(ctx, id)
+	if prev != nil && installed(prev) {
+		// Already on disk and verified: only the benchmark (if asked) remains.
+		m.publish(Event{ModelID: id, Status: StatusVerifying, Progress: 100, Bytes: prev.SizeBytes,
+			Total: prev.SizeBytes, Message: "already installed"})
+		return m.finish(ctx, p, r, nil)
+	}
+	row := &registry.Model{
+		ModelID: id, Name: name, LocalPath: files[0].Path, QuantizationType: p.variant.Quant,
+		SizeBytes: p.variant.SizeBytes, SizeGB: float64(p.variant.SizeBytes) / 1e9,
+		Status: registry.StatusDownloading, Repo: p.listing.Repo, Revision: p.req.Revision,
+		CommitSHA: p.listing.Commit, Files: files, ParamCount: est.ParamCount,
+		Architecture: est.Architecture, ContextLength: est.ContextLength,
+		EstimatedMemoryGB: est.EstimatedMemoryGB, CPUOffloadGB: est.CPUOffloadGB,
+		EstimatedThroughput: est.EstimatedThroughput, QualityStars: est.QualityStars,
+		GPULayers: est.GPULayers, TotalLayers: est.TotalLayers, Source: "hub",
+	}
+	if prev != nil { // keep measurements of an earlier install of the same variant
+		row.ThroughputTokensPerSec, row.OutputTokS, row.TotalTokS, row.Engine =
+			prev.ThroughputTokensPerSec, prev.OutputTokS, prev.TotalTokS, prev.Engine
+	}
+	if _, err := db.UpsertModel(ctx, row); err != nil {
+		return err
+	}
+	opts, _ := json.Marshal(p.req)
+	job := &registry.Job{ModelID: id, Repo: p.listing.Repo, Revision: p.listing.Commit, Quant: p.variant.Quant,
+		Files: files, Status: registry.JobRunning, Phase: StatusDownloading, Options: opts}
+	jobID, err := db.CreateJob(ctx, job)
+	if err != nil {
+		return err
+	}
+	r.job.JobID = jobID
+	setPhase := func(phase string) {
+		job.Phase = phase
+		if err := db.UpdateJob(ctx, job); err != nil {
+			m.cfg.Logger.Warn("job update failed", "model", id, "err", err)
+		}
+	}
+	m.publish(Event{ModelID: id, Status: StatusDownloading, Total: p.variant.SizeBytes,
+		Message: "downloading " + describe(p.variant)})
+	err = m.cfg.Fetcher.Fetch(ctx, fetch, func(fp FetchProgress) {
+		ev := Event{ModelID: id, Status: StatusDownloading, Bytes: fp.Done, Total: fp.Total,
+			Speed: fp.Speed, ETA: fp.ETA.Seconds()}
+		if fp.Phase == "verifying" {
+			ev.Status = StatusVerifying
+		}
+		if fp.Total > 0 {
+			ev.Progress = 100 * float64(fp.Done) / float64(fp.Total)
+		}
+		m.publish(ev)
+	})
+	if err != nil {
+		job.Status, job.Error = registry.JobFailed, err.Error()
+		setPhase(StatusDownloading)
+		return err
+	}
+	if err := db.SetStatus(ctx, id, registry.StatusDownloaded, ""); err != nil {
+		return err
+	}
+	return m.finish(ctx, p, r, job)
+}
+
+// finish benchmarks (when asked) and completes the job.
+func (m *Manager) finish(ctx context.Context, p *plan, r *run, job *registry.Job) error {
+	id, db := p.modelID, m.cfg.DB
+	if job == nil {
+		job = &registry.Job{ModelID: id, Repo: p.listing.Repo, Revision: p.listing.Commit, Quant: p.variant.Quant,
+			Status: registry.JobRunning, Phase: StatusBenchmarking}
+		jobID, err := db.CreateJob(ctx, job)
+		if err != nil {
+			return err
+		}
+		r.job.JobID = jobID
+	}
+	setPhase := func(phase string) {
+		job.Phase = phase
+		if err := db.UpdateJob(ctx, job); err != nil {
+			m.cfg.Logger.Warn("job update failed", "model", id, "err", err)
+		}
+	}
+	if p.req.Benchmark && m.cfg.Bench != nil {
+		setPhase(StatusBenchmarking)
+		samples := p.req.Samples
+		m.publish(Event{ModelID: id, Status: StatusBenchmarking, Samples: samples, Message: "starting the engine"})
+		err := m.cfg.Bench.Benchmark(ctx, id, samples, func(done, total int) {
+			pct := 0.0
+			if total > 0 {
+				pct = 100 * float64(done) / float64(total)
+			}
+			m.publish(Event{ModelID: id, Status: StatusBenchmarking, Sample: done, Samples: total, Progress: pct})
+		})
+		if err != nil {
+			// The model is installed; only the measurement failed. The
+			// benchmarker restored its status; the job says what went wrong.
+			job.Status, job.Error = registry.JobFailed, "benchmark: "+err.Error()
+			setPhase(StatusBenchmarking)
+			return fmt.Errorf("installed, but the benchmark failed: %w", err)
+		}
+	} else if cur, err := db.GetModel(ctx, id); err != nil {
+		return err
+	} else if cur.Status == registry.StatusDownloaded {
+		if err := db.SetStatus(ctx, id, registry.StatusUntested, ""); err != nil {
+			return err
+		}
+	}
+	job.Status = registry.JobDone
+	setPhase(StatusComplete)
+	m.publish(Event{ModelID: id, Status: StatusComplete, Progress: 100, Bytes: p.variant.SizeBytes,
+		Total: p.variant.SizeBytes, Message: "installed"})
+	return nil
+}
+
+// fail records a failure: the model row (when the download did not finish)
+// becomes failed with the reason, and subscribers get the final event.
+func (m *Manager) fail(p *plan, err error) {
+	ctx := context.Background()
+	if cur, gerr := m.cfg.DB.GetModel(ctx, p.modelID); gerr == nil && cur.Status == registry.StatusDownloading {
+		if serr := m.cfg.DB.SetStatus(ctx, p.modelID, registry.StatusFailed, err.Error()); serr != nil {
+			m.cfg.Logger.Error("could not mark model failed", "model", p.modelID, "err", serr)
+		}
+	}
+	m.cfg.Logger.Error("install failed", "model", p.modelID, "err", err)
+	m.publish(Event{ModelID: p.modelID, Status: StatusFailed, Error: err.Error(), Hint: hintOf(err)})
+}
+
+func hintOf(err error) string {
+	var he *hub.Error
+	if errors.As(err, &he) {
+		return he.Hint
+	}
+	return ""
+}
+
+// safeDir joins a single folder name under root, refusing anything that could
+// escape it.
+func safeDir(root, name string) (string, error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+		return "", fmt.Errorf("refusing unsafe folder name %q", name)
+	}
+	return filepath.Join(root, name), nil
+}
+
+// safeFile maps a repo file path to its place in dir: the base name only (shards
+// have distinct names), refusing names with traversal, absolute paths or NULs —
+// a hostile listing must never make fitbench write outside the data directory.
+func safeFile(dir, repoPath string) (string, error) {
+	if repoPath == "" || strings.ContainsAny(repoPath, "\\\x00") || strings.HasPrefix(repoPath, "/") {
+		return "", fmt.Errorf("refusing unsafe file name %q in the listing", repoPath)
+	}
+	for _, seg := range strings.Split(repoPath, "/") {
+		if seg == ".." || seg == "." || seg == "" {
+			return "", fmt.Errorf("refusing unsafe file name %q in the listing", repoPath)
+		}
+	}
+	base := path.Base(repoPath)
+	p := filepath.Join(dir, base)
+	if !within(dir, p) {
+		return "", fmt.Errorf("refusing unsafe file name %q in the listing", repoPath)
+	}
+	return p, nil
+}
+
+// installed reports whether a registry row's files are all on disk, complete,
+// and its status says they were verified.
+func installed(md *registry.Model) bool {
+	switch md.Status {
+	case registry.StatusDownloaded, registry.StatusUntested, registry.StatusTested:
+	default:
+		return false
+	}
+	if len(md.Files) == 0 {
+		return false
+	}
+	for _, f := range md.Files {
+		st, err := os.Stat(f.Path)
+		if err != nil || st.Size() != f.SizeBytes {
+			return false
+		}
+	}
+	return true
+}

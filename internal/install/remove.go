@@ -1,0 +1,51 @@
+package install
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fitbench/fitbench/internal/datadir"
+	"github.com/fitbench/fitbench/internal/registry"
+)
+
+// Remove deletes a model's registry row and, unless keepFiles, the files fitbench
+// downloaded for it. Files outside the data directory's models folder (a model
+// registered with add-local) are never deleted: they belong to the user.
+func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.Model, keepFiles bool) (int, error) {
+	if err := db.DeleteModel(ctx, m.ModelID); err != nil {
+		return 0, err
+	}
+	if keepFiles || m.LocalPath == "" {
+		return 0, nil
+	}
+	removed := 0
+	base := filepath.Dir(m.LocalPath)
+	for _, f := range m.Files {
+		p := filepath.Join(base, filepath.Base(f.Path))
+		if !within(dir.Models(), p) {
+			continue
+		}
+		for _, q := range []string{p, p + ".partial", p + ".partial.json"} {
+			err := os.Remove(q)
+			if err == nil && q == p {
+				removed++
+			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return removed, err
+			}
+		}
+	}
+	if within(dir.Models(), base) {
+		_ = os.Remove(base) // only succeeds when empty
+	}
+	return removed, nil
+}
+
+// within reports whether p lies strictly inside root.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != "." && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel)
+}
