@@ -1,0 +1,287 @@
+// The add-model page: paste → Analyze → result card → Download & Benchmark →
+// live progress over the WebSocket → workbench. Every field of the analysis is
+// optional here: the page renders what the report has and skips the rest.
+"use strict";
+
+(() => {
+  const { api, el, num, gb, toks, bytes, duration, stars, ratioBadge, showError, wsURL } = fb;
+  const $ = (id) => document.getElementById(id);
+  const form = $("analyze-form"), errorBox = $("error"), result = $("result");
+  let report = null;
+
+  form.addEventListener("submit", (e) => { e.preventDefault(); analyze(""); });
+  $("install").addEventListener("click", install);
+
+  function request(quant) {
+    const body = { content: $("content").value };
+    if (quant) body.quant = quant;
+    const gpu = $("gpu").value.trim(), vram = parseFloat($("vram").value), ctx = parseInt($("ctx").value, 10);
+    if (gpu) body.gpu = gpu;
+    if (vram > 0) body.vram_gb = vram;
+    if (ctx > 0) body.ctx = ctx;
+    if ($("cpu-only").checked) body.cpu_only = true;
+    return body;
+  }
+
+  async function analyze(quant) {
+    errorBox.hidden = true;
+    if (!$("content").value.trim()) {
+      showError(errorBox, { message: "Paste a model first.", hint: "A Hugging Face URL, a repo id such as org/repo, or the whole text of a model page." });
+      $("content").focus();
+      return;
+    }
+    const btn = $("analyze");
+    btn.disabled = true;
+    $("analyze-status").textContent = "Analyzing…";
+    try {
+      report = await api("POST", "/api/models/analyze", request(quant));
+      render(report);
+      result.hidden = false;
+      $("verdict").focus({ preventScroll: true });
+      result.scrollIntoView({ block: "start", behavior: "smooth" });
+    } catch (err) {
+      result.hidden = true;
+      showError(errorBox, err);
+    } finally {
+      btn.disabled = false;
+      $("analyze-status").textContent = "";
+    }
+  }
+
+  // verdictOf normalises the three outcomes: fits, offload, too-large.
+  function verdictOf(x) {
+    const v = String(x.verdict || "").toLowerCase();
+    if (/too|not|no_fit|nofit/.test(v)) return "too-large";
+    if (/offload|partial|cpu/.test(v)) return "offload";
+    if (/fit|gpu/.test(v)) return "fits";
+    if (x.fits_without_offload === true) return "fits";
+    if (x.will_fit === true || x.fits === true) return x.fits_without_offload === false || num(x.cpu_offload_gb) > 0 ? "offload" : "fits";
+    if (x.will_fit === false || x.fits === false) return "too-large";
+    return "";
+  }
+
+  function hwName(r) {
+    const h = r.hardware || {};
+    if (typeof h === "string") return h;
+    const gpu = h.gpu || (Array.isArray(h.gpus) && h.gpus[0]) || null;
+    const name = (gpu && (gpu.name || gpu.model)) || h.gpu_name || h.name || "";
+    const vram = num((gpu && (gpu.vram_gb || gpu.memory_gb)) || h.vram_gb || (r.memory || {}).available_gb);
+    if (h.cpu_only || r.cpu_only) return "the CPU";
+    return (name || "your GPU") + (vram ? " " + Math.round(vram * 10) / 10 + " GB" : "");
+  }
+
+  function render(r) {
+    const mem = r.memory || {}, perf = r.performance || {};
+    const v = verdictOf(r);
+    const box = $("verdict");
+    box.className = "verdict " + v;
+    box.dataset.verdict = v;
+    box.tabIndex = -1;
+    const target = hwName(r);
+    const text = { fits: "✓ Fits on " + target + " (no CPU offload)",
+      offload: "⚠ Fits on " + target + " with CPU offload",
+      "too-large": "✕ Too large for " + target + " even with CPU offload" }[v] || "Analysis complete";
+    const detail = [];
+    if (v === "offload") {
+      detail.push(gb(mem.cpu_offload_gb) + " in system RAM");
+      if (num(r.gpu_layers) !== null && num(r.total_layers)) detail.push(r.gpu_layers + " of " + r.total_layers + " layers on the GPU");
+    }
+    if (r.advice) detail.push(Array.isArray(r.advice) ? r.advice.join(" ") : String(r.advice));
+    box.replaceChildren(text, detail.length ? el("span", { class: "detail" }, detail.join(" · ")) : "");
+    $("heuristic").hidden = r.source !== "heuristic";
+
+    $("model-name").textContent = r.model_name || r.model_id || "Model";
+    $("model-meta").textContent = [r.model_id, r.quantization, r.engine && "engine " + r.engine,
+      num(r.context) && "context " + r.context.toLocaleString("en-US") + " tokens",
+      r.source && "source: " + r.source].filter(Boolean).join(" · ");
+
+    renderMemory(mem);
+    renderStats(r, mem, perf);
+    renderVariants(r);
+    renderComparison(r, perf);
+    $("install").disabled = v === "too-large";
+    $("install").title = v === "too-large" ? "This variant does not fit; pick a smaller one above" : "";
+  }
+
+  function renderMemory(mem) {
+    const model = num(mem.model_gb) || 0, kv = num(mem.kv_cache_gb) || 0, over = num(mem.overhead_gb) || 0;
+    const total = num(mem.total_gb) || model + kv + over, avail = num(mem.available_gb) || 0;
+    const off = Math.min(num(mem.cpu_offload_gb) || 0, total);
+    const scale = Math.max(total, avail, 0.001);
+    // The offloaded part leaves the GPU: it comes out of the weights first.
+    const parts = [
+      ["weights", "Weights on GPU", Math.max(0, model - off), model],
+      ["kv", "KV cache", kv, kv],
+      ["overhead", "Overhead", over, over],
+      ["offload", "Offloaded to CPU RAM", off, off],
+    ];
+    const bar = $("memory-bar");
+    bar.replaceChildren();
+    for (const [cls, , val] of parts) {
+      if (val <= 0) continue;
+      const s = el("span", { class: cls });
+      s.style.width = (100 * val / scale).toFixed(2) + "%";
+      bar.append(s);
+    }
+    if (avail > 0) {
+      const mark = el("span", { class: "vram-mark", title: "GPU memory: " + gb(avail) });
+      mark.style.left = "calc(" + (100 * avail / scale).toFixed(2) + "% - 1px)";
+      bar.append(mark);
+    }
+    bar.setAttribute("aria-label", "Memory: " + gb(total) + " needed" + (avail ? " of " + gb(avail) + " GPU memory" : "") +
+      (off > 0 ? ", " + gb(off) + " offloaded to the CPU" : ""));
+    const legend = $("memory-legend");
+    legend.replaceChildren();
+    for (const [cls, label, val, shown] of parts) {
+      if (cls === "offload" && off <= 0) continue;
+      const text = cls === "weights" && off > 0 ? "Weights: " + gb(shown) + " (" + gb(val) + " on the GPU)" : label + ": " + gb(shown);
+      legend.append(el("li", { class: cls }, el("i"), cls === "weights" && off <= 0 ? "Weights: " + gb(shown) : text));
+    }
+    if (avail > 0) legend.append(el("li", { class: "vram" }, el("i"), "GPU memory: " + gb(avail)));
+    legend.append(el("li", {}, el("strong", {}, "Total: " + gb(total))));
+  }
+
+  function renderStats(r, mem, perf) {
+    const dl = $("stats");
+    const item = (label, value, tag) => el("div", {}, el("dt", {}, label), el("dd", {}, value, tag ? " " : "", tag ? el("span", { class: "tag" }, tag) : ""));
+    const calibrated = num(perf.calibrated_throughput) || num(perf.estimated_throughput_calibrated) || num((perf.calibrated || {}).throughput);
+    const off = num(mem.cpu_offload_gb) || 0;
+    dl.replaceChildren(
+      item("Model size", gb(mem.model_gb)),
+      item("Total memory", gb(mem.total_gb)),
+      item("CPU offload", off > 0 ? gb(off) : "None"),
+      num(r.gpu_layers) !== null && num(r.total_layers) ? item("GPU layers", r.gpu_layers + " / " + r.total_layers) : "",
+      item("Speed", el("span", { id: "speed" }, "~" + toks(perf.estimated_throughput)), "estimate"),
+      calibrated ? item("Speed, calibrated", "~" + toks(calibrated), "calibrated estimate") : "",
+      num(perf.offload_penalty) ? item("Offload penalty", Math.round(perf.offload_penalty * (perf.offload_penalty <= 1 ? 100 : 1)) + "%") : "",
+      item("Quality", stars(perf.quality_stars)),
+    );
+  }
+
+  function recommendedQuants(rec) {
+    const out = new Set();
+    const visit = (x, depth) => {
+      if (!x || depth > 2) return;
+      if (typeof x === "string") { if (depth > 0) out.add(x); return; }
+      if (Array.isArray(x)) { x.forEach((y) => visit(y, depth + 1)); return; }
+      if (typeof x === "object") {
+        if (x.quant) out.add(String(x.quant));
+        for (const [k, v] of Object.entries(x)) if (typeof v === "object") visit(v, depth + 1);
+      }
+    };
+    visit(rec, 0);
+    if (typeof rec === "string") out.add(rec);
+    return out;
+  }
+
+  function renderVariants(r) {
+    const box = $("variants");
+    box.replaceChildren();
+    const rec = recommendedQuants(r.recommendation);
+    for (const v of r.variants || []) {
+      const quant = v.quant || v.quantization || "?";
+      const fit = verdictOf(v);
+      const current = quant === r.quantization;
+      const isRec = rec.has(quant) || v.recommended === true;
+      const label = { fits: "fits", offload: "fits with offload", "too-large": "too large" }[fit] || "";
+      const b = el("button", { type: "button", class: "variant " + fit, "aria-pressed": current ? "true" : "false",
+        dataset: { quant, fit, recommended: isRec ? "true" : "false" },
+        title: label + (isRec ? " · recommended" : ""),
+        onclick: () => { if (!current) analyze(quant); } },
+        isRec ? el("span", { class: "rec", "aria-label": "recommended" }, "★ ") : "", quant,
+        el("span", { class: "size" }, [gb(v.size_gb), label, num(v.estimated_throughput) ? "~" + toks(v.estimated_throughput) : ""].filter(Boolean).join(" · ")));
+      box.append(b);
+    }
+    if (!box.children.length) box.append(el("p", { class: "muted" }, "No other variants listed."));
+    const recText = typeof r.recommendation === "string" ? r.recommendation :
+      (r.recommendation && (r.recommendation.summary || r.recommendation.message || r.recommendation.text)) || "";
+    $("recommendation").textContent = recText;
+  }
+
+  function renderComparison(r, perf) {
+    const tbody = $("comparison").tBodies[0];
+    tbody.replaceChildren();
+    const cmp = r.comparison || {};
+    const row = (name, speed, badge, cls) => el("tr", { class: cls },
+      el("td", { "data-label": "Model" }, name), el("td", { class: "num", "data-label": "Speed" }, speed),
+      el("td", { "data-label": "Comparison" }, badge));
+    for (const c of cmp.comparisons || []) tbody.append(row(c.model_name || c.model_id || "?", toks(c.throughput), ratioBadge(c)));
+    const name = r.model_name || r.model_id || "This model";
+    tbody.append(row(name + (r.quantization && !name.includes(r.quantization) ? " " + r.quantization : ""),
+      "~" + toks(perf.estimated_throughput), el("span", { class: "badge new" }, "NEW"), "highlight"));
+  }
+
+  async function install() {
+    if (!report) return;
+    errorBox.hidden = true;
+    const btn = $("install");
+    btn.disabled = true;
+    const body = { model_id: report.model_id, benchmark: true };
+    if (report.quantization && !String(report.model_id || "").includes(":")) body.quant = report.quantization;
+    try {
+      const job = await api("POST", "/api/models/install", body);
+      follow(job);
+    } catch (err) {
+      btn.disabled = false;
+      showError(errorBox, err);
+    }
+  }
+
+  const stageText = { analyzing: "Analyzing", downloading: "Downloading", verifying: "Verifying checksum",
+    registering: "Registering", benchmarking: "Benchmarking", complete: "Complete", failed: "Failed" };
+
+  // follow shows a job's progress; a dropped connection is retried a few times
+  // (the server sends the current state first, so nothing is missed).
+  function follow(job, attempt) {
+    attempt = attempt || 0;
+    $("install-panel").hidden = false;
+    $("install-model").textContent = job.model_id;
+    if (!attempt) $("install-panel").scrollIntoView({ block: "start", behavior: "smooth" });
+    const ws = new WebSocket(wsURL(job.websocket || "/ws/model-install/" + fb.escapeId(job.model_id)));
+    let final = false;
+    ws.onmessage = (m) => {
+      let ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      final = final || ev.status === "complete" || ev.status === "failed";
+      progress(ev, job);
+    };
+    ws.onclose = (e) => {
+      if (final) return;
+      if (e.code === 4404 || attempt >= 3) {
+        progress({ status: "failed", error: e.reason || "lost the connection to the server",
+          hint: "reload the workbench to see the model's status" }, job);
+        return;
+      }
+      setTimeout(() => follow(job, attempt + 1), 500 * (attempt + 1));
+    };
+  }
+
+  function progress(ev, job) {
+    const bar = $("progress"), fill = $("progress-fill");
+    let pct = Math.max(0, Math.min(100, num(ev.progress) || 0));
+    if (ev.status === "complete") pct = 100;
+    bar.dataset.status = ev.status || "";
+    bar.dataset.progress = String(Math.round(pct * 10) / 10);
+    bar.setAttribute("aria-valuenow", String(Math.round(pct)));
+    fill.style.width = pct + "%";
+    $("progress-stage").textContent = (stageText[ev.status] || ev.status || "Working") + (ev.status === "complete" || ev.status === "failed" ? "" : " — " + pct.toFixed(0) + "%");
+    const parts = [];
+    if (ev.status === "downloading" || ev.status === "verifying") {
+      if (num(ev.total)) parts.push(bytes(ev.bytes || 0) + " of " + bytes(ev.total));
+      if (num(ev.speed)) parts.push(bytes(ev.speed) + "/s");
+      if (num(ev.eta_s) !== null && ev.status === "downloading") parts.push(duration(ev.eta_s) + " left");
+    } else if (ev.status === "benchmarking" && num(ev.samples)) {
+      parts.push("sample " + (ev.sample || 0) + " of " + ev.samples);
+    }
+    if (ev.message) parts.push(ev.message);
+    $("progress-text").textContent = parts.join(" · ");
+    if (ev.status === "failed") {
+      showError(errorBox, { message: ev.error || "The install failed.", hint: ev.hint || "" });
+      $("install").disabled = false;
+    }
+    if (ev.status === "complete") {
+      $("progress-text").textContent = "Done — opening the workbench…";
+      setTimeout(() => { location.href = "/workbench.html?model=" + fb.escapeId(job.model_id || ev.model_id); }, 1200);
+    }
+  }
+})();
