@@ -1,15 +1,21 @@
 package main
 
-import "errors"
+import (
+	"errors"
 
-// hinted is implemented by errors that carry advice for the user.
-type hinted interface{ HintText() string }
+	"github.com/fitbench/fitbench/internal/hub"
+	"github.com/fitbench/fitbench/internal/source"
+)
 
-// hintOf returns the advice attached to err, if any.
+// hintOf returns the advice attached to err, if any: what the user can do next.
 func hintOf(err error) string {
-	var h hinted
-	if errors.As(err, &h) {
-		return h.HintText()
+	var se *source.Error
+	if errors.As(err, &se) {
+		return se.Hint
+	}
+	var he *hub.Error
+	if errors.As(err, &he) {
+		return he.Hint
 	}
 	return ""
 }

@@ -42,7 +42,7 @@ func runList(ctx context.Context, e env) error {
 	fmt.Fprintln(tw, "ID\tMODEL\tSTATUS\tSIZE\tEST. TOK/S\tMEASURED TOK/S\tQUALITY")
 	for _, m := range models {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.ModelID, m.Status,
-			orDash(m.SizeGB, "%.2f GB"), orDash(m.EstimatedThroughput, "~%.0f"),
+			size(float64(m.SizeBytes)), orDash(m.EstimatedThroughput, "~%.0f"),
 			orDash(m.ThroughputTokensPerSec, "%.1f"), stars(m.QualityStars))
 	}
 	return tw.Flush()

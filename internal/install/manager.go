@@ -113,6 +113,8 @@ func (m *Manager) Start(ctx context.Context, req Request) (Job, error) {
 	if !started {
 		return r.job, nil
 	}
+	// Published before returning, so a WebSocket opened right after sees it.
+	m.publish(Event{ModelID: plan.modelID, Status: StatusAnalyzing, Message: "starting"})
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -124,9 +126,18 @@ func (m *Manager) Start(ctx context.Context, req Request) (Job, error) {
 // Install runs the whole pipeline and waits for it (the CLI path). When the
 // same model is already installing in this process it waits for that one.
 func (m *Manager) Install(ctx context.Context, req Request) (Job, error) {
+	return m.InstallWith(ctx, req, nil)
+}
+
+// InstallWith is Install with a callback told the model id once the variant is
+// resolved and before any work, so a caller can subscribe to its progress.
+func (m *Manager) InstallWith(ctx context.Context, req Request, resolved func(modelID string)) (Job, error) {
 	plan, err := m.plan(ctx, req)
 	if err != nil {
 		return Job{}, err
+	}
+	if resolved != nil {
+		resolved(plan.modelID)
 	}
 	r, started := m.claim(plan.modelID)
 	if started {

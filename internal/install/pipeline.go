@@ -20,6 +20,7 @@ type FetchFile struct {
 	Dest    string
 	Size    int64
 	SHA256  string
+	Commit  string                                    // the commit the file is pinned to; a partial from another commit is discarded
 	Resolve func(ctx context.Context) (string, error) // a fresh (signed) URL
 }
 
@@ -113,7 +114,7 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 		dest, _ := safeFile(p.destDir, f.Path)
 		files = append(files, registry.File{Path: dest, SizeBytes: f.Size, SHA256: f.SHA256})
 		repo, commit, fpath := p.listing.Repo, p.listing.Commit, f.Path
-		fetch = append(fetch, FetchFile{Dest: dest, Size: f.Size, SHA256: f.SHA256,
+		fetch = append(fetch, FetchFile{Dest: dest, Size: f.Size, SHA256: f.SHA256, Commit: commit,
 			Resolve: func(ctx context.Context) (string, error) {
 				res, err := m.cfg.Hub.Resolve(ctx, repo, commit, fpath)
 				if err != nil {
@@ -208,16 +209,8 @@ func (m *Manager) finish(ctx context.Context, p *plan, r *run, job *registry.Job
 	}
 	if p.req.Benchmark && m.cfg.Bench != nil {
 		setPhase(StatusBenchmarking)
-		samples := p.req.Samples
-		m.publish(Event{ModelID: id, Status: StatusBenchmarking, Samples: samples, Message: "starting the engine"})
-		err := m.cfg.Bench.Benchmark(ctx, id, samples, func(done, total int) {
-			pct := 0.0
-			if total > 0 {
-				pct = 100 * float64(done) / float64(total)
-			}
-			m.publish(Event{ModelID: id, Status: StatusBenchmarking, Sample: done, Samples: total, Progress: pct})
-		})
-		if err != nil {
+		m.publish(Event{ModelID: id, Status: StatusBenchmarking, Samples: p.req.Samples, Message: "starting the engine"})
+		if err := m.benchmark(ctx, id, p.req.Samples); err != nil {
 			// The model is installed; only the measurement failed. The
 			// benchmarker restored its status; the job says what went wrong.
 			job.Status, job.Error = registry.JobFailed, "benchmark: "+err.Error()

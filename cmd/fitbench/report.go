@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/fitbench/fitbench/internal/analyze"
+	"github.com/fitbench/fitbench/internal/estimate"
+)
+
+// printReport is the compact human report of an analysis.
+func printReport(w io.Writer, r *analyze.Result) {
+	verdict := map[string]string{
+		estimate.VerdictFits:        "✅ Fits on " + r.Hardware.Label + " (no CPU offload)",
+		estimate.VerdictFitsOffload: fmt.Sprintf("⚠️  Fits on %s with CPU offload: %d of %d layers on the GPU, %.2f GB in system RAM", r.Hardware.Label, r.GPULayers, r.TotalLayers, r.Memory.CPUOffloadGB),
+		estimate.VerdictNoFit:       "❌ Too large for " + r.Hardware.Label + " even with CPU offload",
+	}[r.Verdict]
+	if len(r.Hardware.Target.GPUs) == 0 && r.Verdict == estimate.VerdictFits {
+		verdict = "✅ Fits in system RAM (CPU only)"
+	}
+	fmt.Fprintf(w, "%s  %s\n%s\n", r.ModelName, r.InstallID, verdict)
+	if r.Source == estimate.SourceHeuristic {
+		fmt.Fprintln(w, "(heuristic estimate: no GGUF header could be read — rules of thumb, not a model of the engine)")
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	if r.Model.ParamCount > 0 {
+		row("Model", fmt.Sprintf("%s, %s params, %d layers, trained context %d", r.Model.Architecture, params(r.Model.ParamCount), r.Model.Layers, r.Model.ContextLength))
+	}
+	row("File size", size(float64(r.SizeBytes)))
+	row("Memory", fmt.Sprintf("%.2f GB total = weights %.2f + KV cache %.2f + overhead %.2f  (estimate; %d ctx × %d seq, %s cache)",
+		r.Memory.TotalGB, r.Memory.ModelGB, r.Memory.KVCacheGB, r.Memory.OverheadGB, r.Context, max(r.Parallel, 1), r.CacheType))
+	for _, d := range r.Memory.Devices {
+		if d.TotalBytes == 0 {
+			continue
+		}
+		row("  "+d.Name, fmt.Sprintf("%.2f GB (weights %.2f, KV %.2f, compute %.2f, other %.2f)", gbf(d.TotalBytes), gbf(d.WeightsBytes),
+			gbf(d.KVBytes), gbf(d.ComputeBytes), gbf(d.OutputBytes+d.OverheadBytes)))
+	}
+	row("Available", fmt.Sprintf("%.2f GB", r.Memory.AvailableGB))
+	if r.Memory.CPUOffloadGB > 0 {
+		row("CPU offload", fmt.Sprintf("%.2f GB (%d of %d layers on the CPU)", r.Memory.CPUOffloadGB, r.TotalLayers-r.GPULayers, r.TotalLayers))
+	} else {
+		row("CPU offload", "none")
+	}
+	speed := fmt.Sprintf("~%s tok/s decode (estimate)", tokS(r.Performance.EstimatedThroughput))
+	if r.Performance.Calibrated {
+		speed += fmt.Sprintf(", ~%.0f tok/s calibrated to this machine's benchmarks", r.Performance.CalibratedThroughput)
+	}
+	row("Speed", speed)
+	row("Quality", stars(r.Performance.QualityStars))
+	_ = tw.Flush()
+	for _, a := range r.Advice {
+		fmt.Fprintln(w, "→ "+a)
+	}
+	for _, n := range append(r.Notes, r.Warnings...) {
+		fmt.Fprintln(w, "note: "+n)
+	}
+	if len(r.Variants) > 1 {
+		fmt.Fprintln(w, "\nVariants:")
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  QUANT\tSIZE\tFIT\tGPU LAYERS\tTOK/S\tQUALITY\t")
+		for _, v := range r.Variants {
+			mark := ""
+			switch v.Recommended {
+			case "full":
+				mark = "★ recommended"
+			case "offload":
+				mark = "★ best with offload"
+			}
+			if v.Selected {
+				mark = strings.TrimSpace(mark + " (this one)")
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d/%d\t~%s\t%s\t%s\n", orQ(v.Quant), size(float64(v.SizeBytes)), fitWord(v.Verdict),
+				v.GPULayers, v.TotalLayers, tokS(v.EstimatedThroughput), stars(v.QualityStars), mark)
+		}
+		_ = tw.Flush()
+	}
+	if r.Comparison.TotalModels > 0 {
+		fmt.Fprintln(w, "\nCompared with your models:")
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  MODEL\tSPEED\tCOMPARISON")
+		for _, c := range r.Comparison.Comparisons {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.ModelName, orDash(c.Throughput, "%.1f"), c.Label)
+		}
+		_ = tw.Flush()
+	}
+}
+
+func fitWord(v string) string {
+	switch v {
+	case estimate.VerdictFits:
+		return "fits"
+	case estimate.VerdictFitsOffload:
+		return "offload"
+	default:
+		return "too large"
+	}
+}
+
+func gbf(b uint64) float64 { return float64(b) / estimate.GB }
+
+// size prints bytes as GB (10^9), or MB for small test models.
+func size(b float64) string {
+	if b < 1e8 {
+		return fmt.Sprintf("%.1f MB", b/1e6)
+	}
+	return fmt.Sprintf("%.2f GB", b/1e9)
+}
+
+func params(n uint64) string {
+	if n < 1e9 {
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.2fB", float64(n)/1e9)
+}
+
+func tokS(v float64) string {
+	if v > 0 && v < 1 {
+		return "<1"
+	}
+	return fmt.Sprintf("%.0f", v)
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+
+	"github.com/fitbench/fitbench/internal/analyze"
+	"github.com/fitbench/fitbench/internal/bench"
+	"github.com/fitbench/fitbench/internal/engine"
+	"github.com/fitbench/fitbench/internal/hardware"
+	"github.com/fitbench/fitbench/internal/hub"
+	"github.com/fitbench/fitbench/internal/install"
+	"github.com/fitbench/fitbench/internal/registry"
+)
+
+// variantEstimator records the analysis of the installed variant with it.
+type variantEstimator struct {
+	a   *analyze.Analyzer
+	req analyze.Request
+}
+
+func (v *variantEstimator) EstimateVariant(ctx context.Context, l *hub.Listing, vr hub.Variant) (install.Estimate, error) {
+	r, err := v.a.Variant(ctx, l, vr, v.req)
+	if err != nil {
+		return install.Estimate{}, err
+	}
+	return install.Estimate{Name: r.ModelName, ParamCount: int64(r.Model.ParamCount), Architecture: r.Model.Architecture,
+		ContextLength: int64(r.Model.ContextLength), EstimatedMemoryGB: r.Memory.TotalGB, CPUOffloadGB: r.Memory.CPUOffloadGB,
+		EstimatedThroughput: r.Performance.EstimatedThroughput, QualityStars: r.Performance.QualityStars,
+		GPULayers: r.GPULayers, TotalLayers: r.TotalLayers}, nil
+}
+
+// benchConfig is how benchmarks run: the engine and the run's size. The
+// defaults suit a CPU: short outputs, a 2048-token context.
+type benchConfig struct {
+	engine      string
+	baseURL     string
+	model       string
+	ctx         int
+	parallel    int
+	concurrency int
+	maxTokens   int
+	dataset     string
+	full        bool
+}
+
+func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
+	ctxLen := c.ctx
+	if ctxLen == 0 {
+		ctxLen = envInt("FITBENCH_BENCH_CTX", 2048)
+	}
+	b := &install.EngineBench{
+		DB: db,
+		Engine: func(ctx context.Context) (engine.Engine, error) {
+			return engine.ByName(ctx, c.engine, c.baseURL, c.model)
+		},
+		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel},
+		Options:    bench.Options{Concurrency: c.concurrency, MaxTokens: c.maxTokens},
+		UseGPUPlan: true,
+		Hardware: func(ctx context.Context) (any, error) {
+			return hw(ctx)
+		},
+	}
+	switch {
+	case c.dataset != "":
+		path := c.dataset
+		b.Dataset = func() ([]bench.Sample, error) { return bench.LoadFile(path) }
+	case c.full:
+		b.Dataset = func() ([]bench.Sample, error) { return bench.Full(5000, 1), nil }
+	}
+	return b
+}
+
+func newBenchmarker(db *registry.DB, engineName string, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
+	return benchConfig{engine: engineName, maxTokens: envInt("FITBENCH_BENCH_MAX_TOKENS", 0)}.benchmarker(db, hw)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
