@@ -1,0 +1,117 @@
+package registry
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Migrations are append-only: a released file is never edited, a change is a
+// new numbered file. Each runs in its own transaction together with the row
+// that records it in schema_migrations, so a crash never leaves half a step.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	ents, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range ents {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration file %q: name must start with a number and '_'", e.Name())
+		}
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migrations: expected version %d, found %s", i+1, m.name)
+		}
+	}
+	return ms, nil
+}
+
+// LatestVersion is the schema version a freshly opened registry has.
+func LatestVersion() int {
+	ms, _ := loadMigrations()
+	return len(ms)
+}
+
+// SchemaVersion returns the highest migration applied to this database.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version),0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func (db *DB) migrate(ctx context.Context) error { return db.migrateTo(ctx, -1) }
+
+// migrateTo applies pending migrations up to version target (-1: all).
+func (db *DB) migrateTo(ctx context.Context, target int) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", wrapDriverErr(err))
+	}
+	var cur int
+	if err := db.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version),0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if cur > len(ms) {
+		return fmt.Errorf("database schema version %d is newer than this fitbench (knows %d); upgrade fitbench", cur, len(ms))
+	}
+	for _, m := range ms {
+		if m.version <= cur || (target >= 0 && m.version > target) {
+			continue
+		}
+		tx, err := db.w.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)`, m.version, m.name, now()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: record: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: commit: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// wrapDriverErr turns the driver's "file is not a database" into
+// ErrNotDatabase (e.g. a file whose header is fine but whose pages are not).
+func wrapDriverErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "file is not a database") {
+		return fmt.Errorf("%w: %v", ErrNotDatabase, err)
+	}
+	return err
+}
