@@ -47,9 +47,9 @@ func runAddLocal(ctx context.Context, e env) error {
 	defer db.Close()
 	// Reading the header validates the file before anything is registered.
 	a := newAnalyzer(nil, db, cachedHardware())
-	res, err := a.Analyze(ctx, analyze.Request{Input: path})
+	res, err := a.Analyze(ctx, analyze.Request{Input: path, Local: true})
 	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+		return err
 	}
 	files := make([]registry.File, 0, len(res.Files))
 	for _, f := range res.Files {

@@ -38,7 +38,7 @@ func New(d Deps) *Analyzer { return &Analyzer{deps: d} }
 // *hub.Error for the Hub, gguf errors for a bad file) so callers can show hints.
 func (a *Analyzer) Analyze(ctx context.Context, req Request) (*Result, error) {
 	in := strings.TrimSpace(req.Input)
-	if isLocalGGUF(in) {
+	if req.Local || isLocalGGUF(in) {
 		return a.analyzeLocal(ctx, in, req)
 	}
 	ref, err := source.Parse(req.Input)

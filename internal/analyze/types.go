@@ -13,6 +13,7 @@ import (
 // Request is one analysis.
 type Request struct {
 	Input     string // URL, org/repo[:QUANT], whole page text, or a local .gguf path
+	Local     bool   // Input is a local file whatever its name (add-local)
 	Quant     string // variant by quant tag (overrides a tag in Input)
 	File      string // variant by file name
 	Hardware  hardware.Override
