@@ -1,0 +1,164 @@
+package bench
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fitbench/fitbench/internal/engine"
+)
+
+// Options are a run's settings. Zero values take the defaults noted.
+type Options struct {
+	Samples     int // how many samples to send (default all; cycles through the set when larger)
+	Concurrency int // requests in flight (default: the instance's parallel slots)
+	// MaxTokens caps output per request (default 64, CPU-friendly); a sample's own
+	// max_tokens wins when it is smaller.
+	MaxTokens   int
+	Temperature float64 // 0: greedy, for reproducible outputs
+	Seed        int
+	Warmup      int // requests sent first and excluded from metrics (default 1; -1 for none)
+	// BustCache prefixes every prompt with a unique nonce so that the engine's
+	// prefix cache cannot reuse work from an earlier run or sample.
+	BustCache bool
+	// RequestTimeout bounds one request (default 5 minutes).
+	RequestTimeout time.Duration
+	// MaxConsecutiveErrors aborts the run when this many requests fail in a row
+	// (default 10): an engine that stopped answering fails the run instead of
+	// producing a table of errors.
+	MaxConsecutiveErrors int
+	// Progress is called after every completed sample (from worker goroutines,
+	// one call at a time).
+	Progress func(Progress)
+}
+
+// Progress is one completed sample.
+type Progress struct {
+	Done, Total, Errors int
+	LastLatency         time.Duration
+	LastTTFT            time.Duration
+	LastError           string
+	Elapsed             time.Duration
+}
+
+// SampleResult is one request's measurement.
+type SampleResult struct {
+	Index        int
+	ID           string
+	Category     string
+	Prompt       string
+	Output       string
+	PromptTokens int
+	OutputTokens int
+	TTFT         time.Duration
+	Latency      time.Duration
+	// DecodeTPS is the harness's decode rate for this request: (pieces-1) over the
+	// time from the first to the last streamed piece.
+	DecodeTPS float64
+	Engine    *engine.EngineTiming
+	Err       string
+	itl       []time.Duration
+}
+
+// Result is a whole run.
+type Result struct {
+	Engine      string            `json:"engine"`
+	Model       string            `json:"model"`
+	Flags       map[string]string `json:"flags"`
+	Samples     int               `json:"samples"`
+	Concurrency int               `json:"concurrency"`
+	MaxTokens   int               `json:"max_tokens"`
+	Warmup      int               `json:"warmup"`
+	Started     time.Time         `json:"started"`
+	Duration    time.Duration     `json:"duration"`
+
+	Completed    int `json:"completed"`
+	Errors       int `json:"errors"`
+	PromptTokens int `json:"prompt_tokens"`
+	OutputTokens int `json:"output_tokens"`
+
+	OutputTokS   float64 `json:"output_tok_s"` // generated tokens / wall time, at this concurrency
+	TotalTokS    float64 `json:"total_tok_s"`  // (prompt + generated) / wall time
+	PromptTokS   float64 `json:"prompt_tok_s"`
+	RequestsPerS float64 `json:"requests_per_s"`
+	TTFT         Dist    `json:"ttft"`
+	E2E          Dist    `json:"e2e"`
+	ITL          Dist    `json:"itl"`
+	TPOT         Dist    `json:"tpot"`
+	// HarnessDecodeTPS is the mean per-request decode rate seen by fitbench;
+	// EngineDecodeTPS the mean of the engine's own per-request figure
+	// (Ollama eval_count/eval_duration, llama-server timings); 0 when not reported.
+	HarnessDecodeTPS float64 `json:"harness_decode_tok_s"`
+	EngineDecodeTPS  float64 `json:"engine_decode_tok_s"`
+	EnginePromptTPS  float64 `json:"engine_prompt_tok_s"`
+	// EngineStepTPS is (eval_count-1)/eval_duration: Ollama's eval_duration spans
+	// the eval_count-1 decode steps after the first token, so this is the engine
+	// figure measured over the same intervals as HarnessDecodeTPS.
+	EngineStepTPS float64 `json:"engine_step_tok_s"`
+
+	Memory    *engine.MemoryReport `json:"memory,omitempty"`
+	MemoryErr string               `json:"memory_error,omitempty"`
+
+	PerSample []SampleResult `json:"-"`
+}
+
+// EngineDiedError is a run stopped because the engine process exited.
+type EngineDiedError struct {
+	Done, Total int
+	Err         error
+}
+
+func (e *EngineDiedError) Error() string {
+	return fmt.Sprintf("engine died mid-run after %d of %d samples: %v", e.Done, e.Total, e.Err)
+}
+func (e *EngineDiedError) Unwrap() error { return e.Err }
+
+// ErrEngineUnresponsive is wrapped when too many requests fail in a row.
+var ErrEngineUnresponsive = errors.New("engine stopped answering")
+
+func (o Options) withDefaults(inst engine.Instance, n int) Options {
+	if o.Samples <= 0 {
+		o.Samples = n
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = max(inst.Parallel(), 1)
+	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = 64
+	}
+	if o.Warmup == 0 {
+		o.Warmup = 1
+	} else if o.Warmup < 0 {
+		o.Warmup = 0
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 5 * time.Minute
+	}
+	if o.MaxConsecutiveErrors <= 0 {
+		o.MaxConsecutiveErrors = 10
+	}
+	return o
+}
+
+// prepare picks the run's samples (cycling when more are asked for than the set
+// holds) and applies the cache-busting prefix.
+func prepare(set []Sample, o Options) []Sample {
+	out := make([]Sample, o.Samples)
+	nonce := make([]byte, 4)
+	rand.Read(nonce)
+	for i := range out {
+		s := set[i%len(set)]
+		s.Messages = append([]engine.Message(nil), s.Messages...)
+		if o.BustCache {
+			k := len(s.Messages) - 1
+			s.Messages[k].Content = fmt.Sprintf("[%s-%d] %s", hex.EncodeToString(nonce), i, s.Messages[k].Content)
+		}
+		if s.MaxTokens <= 0 || s.MaxTokens > o.MaxTokens {
+			s.MaxTokens = o.MaxTokens
+		}
+		out[i] = s
+	}
+	return out
+}

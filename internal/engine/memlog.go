@@ -1,0 +1,30 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/fitbench/fitbench/internal/engine/llamalog"
+)
+
+// isHostDevice says whether a llama.cpp buffer device lives in system RAM
+// (CPU, CPU_Mapped, CPU_REPACK, CUDA_Host…).
+func isHostDevice(dev string) bool {
+	d := strings.ToUpper(dev)
+	return d == "" || strings.HasPrefix(d, "CPU") || strings.HasSuffix(d, "_HOST")
+}
+
+// memoryFromLog sums a load log's weights, KV, compute and output buffers into GPU
+// and CPU bytes (Ollama's "total memory" summary line is not added again).
+func memoryFromLog(m llamalog.Memory) (gpu, cpu int64) {
+	for _, e := range m.Entries {
+		if e.Kind == llamalog.Total {
+			continue
+		}
+		if isHostDevice(e.Device) {
+			cpu += int64(e.Bytes)
+		} else {
+			gpu += int64(e.Bytes)
+		}
+	}
+	return gpu, cpu
+}

@@ -1,0 +1,248 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/fitbench/fitbench/internal/engine/llamalog"
+)
+
+type ollamaInstance struct {
+	client    *http.Client
+	host      string // http://host:port
+	name      string
+	native    bool
+	settings  Settings
+	parallel  int
+	proc      *proc // nil when connected to a server fitbench did not start
+	logFunc   func() string
+	serverEnv []string
+}
+
+func (i *ollamaInstance) Engine() string  { return "ollama" }
+func (i *ollamaInstance) BaseURL() string { return i.host + "/v1" }
+func (i *ollamaInstance) Model() string   { return i.name }
+func (i *ollamaInstance) Parallel() int   { return i.parallel }
+
+// Pid is the pid of the `ollama serve` fitbench started, 0 when it only connected.
+func (i *ollamaInstance) Pid() int {
+	if i.proc == nil {
+		return 0
+	}
+	return i.proc.Pid()
+}
+
+// options are the per-request model options; Ollama reloads the model when load
+// options (num_gpu, num_ctx, num_thread) change, so every request sends the same.
+func (i *ollamaInstance) options() map[string]any {
+	s := i.settings
+	o := map[string]any{"temperature": 0, "seed": s.Seed}
+	if s.GPULayers >= 0 {
+		o["num_gpu"] = s.GPULayers
+	}
+	if s.Ctx > 0 {
+		o["num_ctx"] = s.Ctx
+	}
+	if s.Threads > 0 {
+		o["num_thread"] = s.Threads
+	}
+	return o
+}
+
+func (i *ollamaInstance) Flags() map[string]string {
+	f := map[string]string{"host": i.host, "model": i.name, "api": "native /api/chat"}
+	if !i.native {
+		f["api"] = "openai /v1/chat/completions"
+	}
+	for k, v := range i.options() {
+		f[k] = fmt.Sprint(v)
+	}
+	for _, e := range i.serverEnv {
+		if k, v, ok := strings.Cut(e, "="); ok && k != "OLLAMA_HOST" {
+			f[k] = v
+		}
+	}
+	if i.proc == nil {
+		f["OLLAMA_NUM_PARALLEL"] = "server default (connected)"
+	}
+	return f
+}
+
+// load asks Ollama to load the model now (an empty generate), so load time and load
+// errors are not charged to the first benchmark request.
+func (i *ollamaInstance) load(ctx context.Context) error {
+	body := map[string]any{"model": i.name, "prompt": "", "stream": false, "keep_alive": "30m", "options": i.options()}
+	resp, err := postJSON(ctx, i.client, i.host+"/api/generate", "", body)
+	if err != nil {
+		if i.proc != nil {
+			return fmt.Errorf("%w; log tail:\n%s", err, i.proc.logTail())
+		}
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
+
+type ollamaChunk struct {
+	Message struct {
+		Content string `json:"content"`
+	} `json:"message"`
+	Done               bool   `json:"done"`
+	DoneReason         string `json:"done_reason"`
+	PromptEvalCount    int    `json:"prompt_eval_count"`
+	PromptEvalDuration int64  `json:"prompt_eval_duration"`
+	EvalCount          int    `json:"eval_count"`
+	EvalDuration       int64  `json:"eval_duration"`
+	Error              string `json:"error"`
+}
+
+// Chat uses the native streaming /api/chat, whose last line carries the engine's
+// own eval counts and durations, unless UseOpenAI was set.
+func (i *ollamaInstance) Chat(ctx context.Context, r ChatRequest, onDelta func(string)) (ChatResult, error) {
+	if !i.native {
+		return chatOpenAI(ctx, i.client, i.BaseURL(), "", i.name, r, onDelta)
+	}
+	opts := i.options()
+	opts["temperature"] = r.Temperature
+	opts["seed"] = r.Seed
+	if r.MaxTokens > 0 {
+		opts["num_predict"] = r.MaxTokens
+	}
+	body := map[string]any{"model": i.name, "messages": r.Messages, "stream": true, "options": opts, "keep_alive": "30m"}
+	url := i.host + "/api/chat"
+	resp, err := postJSON(ctx, i.client, url, "", body)
+	if err != nil {
+		return ChatResult{}, err
+	}
+	defer resp.Body.Close()
+	var res ChatResult
+	var text strings.Builder
+	last, repeats := "", 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var ch ollamaChunk
+		if err := json.Unmarshal(line, &ch); err != nil {
+			return res, fmt.Errorf("%s: bad stream line: %w", url, err)
+		}
+		if ch.Error != "" {
+			return res, fmt.Errorf("%s: engine error: %s", url, ch.Error)
+		}
+		if ch.Message.Content != "" {
+			if ch.Message.Content == last {
+				repeats++
+			} else {
+				last, repeats = ch.Message.Content, 1
+			}
+			text.WriteString(ch.Message.Content)
+			onDelta(ch.Message.Content)
+		}
+		if ch.Done {
+			res.Text = text.String()
+			res.FinishReason = ch.DoneReason
+			res.PromptTokens, res.OutputTokens = ch.PromptEvalCount, ch.EvalCount
+			res.Timing = &EngineTiming{
+				PromptTokens: ch.PromptEvalCount, PromptDuration: time.Duration(ch.PromptEvalDuration),
+				EvalTokens: ch.EvalCount, EvalDuration: time.Duration(ch.EvalDuration),
+			}
+			return res, nil
+		}
+	}
+	res.Text = text.String()
+	if err := sc.Err(); err != nil {
+		return res, fmt.Errorf("%s: %w: %w", url, ErrStreamCut, err)
+	}
+	if repeats >= 30 {
+		// Ollama silently ends an answer whose last token repeated more than 30 times.
+		return res, fmt.Errorf("%s: %w: Ollama stopped the answer after the same token repeated %d times (its token repeat limit)", url, ErrStreamCut, repeats)
+	}
+	return res, fmt.Errorf("%s: %w", url, ErrStreamCut)
+}
+
+// Memory reads /api/ps (size, size_vram) and, when the server log is known, the
+// llama.cpp buffer lines of the last load.
+func (i *ollamaInstance) Memory(ctx context.Context) (MemoryReport, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, i.host+"/api/ps", nil)
+	if err != nil {
+		return MemoryReport{}, err
+	}
+	resp, err := i.client.Do(req)
+	if err != nil {
+		return MemoryReport{}, fmt.Errorf("ollama /api/ps: %w", err)
+	}
+	defer resp.Body.Close()
+	var ps struct {
+		Models []struct {
+			Name     string `json:"name"`
+			Model    string `json:"model"`
+			Size     int64  `json:"size"`
+			SizeVRAM int64  `json:"size_vram"`
+		} `json:"models"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ps); err != nil {
+		return MemoryReport{}, fmt.Errorf("ollama /api/ps: %w", err)
+	}
+	rep := MemoryReport{Source: "ollama /api/ps"}
+	found := false
+	for _, m := range ps.Models {
+		if m.Name == i.name || m.Model == i.name {
+			rep.GPUBytes, rep.CPUBytes, found = m.SizeVRAM, m.Size-m.SizeVRAM, true
+		}
+	}
+	if !found {
+		return rep, fmt.Errorf("ollama /api/ps: model %s is not loaded", i.name)
+	}
+	if i.logFunc != nil {
+		if lm := llamalog.Parse(i.logFunc()); len(lm.Entries) > 0 {
+			rep.Log = &lm
+			rep.Source += " + load log"
+		}
+	}
+	return rep, nil
+}
+
+func (i *ollamaInstance) Done() <-chan struct{} {
+	if i.proc == nil {
+		return nil
+	}
+	return i.proc.done
+}
+
+func (i *ollamaInstance) Err() error {
+	if i.proc == nil {
+		return nil
+	}
+	select {
+	case <-i.proc.done:
+		return i.proc.err
+	default:
+		return nil
+	}
+}
+
+// Stop unloads the model from a server fitbench connected to, or stops the server it started.
+func (i *ollamaInstance) Stop(ctx context.Context) error {
+	if i.proc != nil {
+		return i.proc.stop(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := postJSON(ctx, i.client, i.host+"/api/generate", "", map[string]any{"model": i.name, "keep_alive": 0, "stream": false})
+	if err != nil {
+		return fmt.Errorf("ollama unload %s: %w", i.name, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
