@@ -58,7 +58,7 @@ func runAnalyze(ctx context.Context, e env) error {
 		input = string(b)
 	}
 	fail := func(err error) error {
-		if *asJSON {
+		if err != nil && *asJSON {
 			_ = jsonError(e.stdout, err)
 		}
 		return err

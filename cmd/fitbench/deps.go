@@ -51,5 +51,5 @@ func installedFrom(db *registry.DB) func(context.Context) ([]estimate.Installed,
 
 // newAnalyzer wires the analyzer for the CLI and the server.
 func newAnalyzer(h *hub.Client, db *registry.DB, hw func(context.Context) (hardware.Hardware, error)) *analyze.Analyzer {
-	return analyze.New(analyze.Deps{Hub: h, Hardware: hw, Installed: installedFrom(db), Calibration: calibrationFrom(db)})
+	return analyze.New(analyze.Deps{Hub: h, Hardware: hw, Installed: installedFrom(db), Calibration: calibrationFrom(db, hw)})
 }

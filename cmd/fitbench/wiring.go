@@ -73,7 +73,12 @@ func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hard
 }
 
 func newBenchmarker(db *registry.DB, engineName string, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
-	return benchConfig{engine: engineName, maxTokens: envInt("FITBENCH_BENCH_MAX_TOKENS", 0)}.benchmarker(db, hw)
+	b := benchConfig{engine: engineName, maxTokens: envInt("FITBENCH_BENCH_MAX_TOKENS", 0)}.benchmarker(db, hw)
+	// The sample count when a request names none (the page's empty Samples
+	// field, `install --benchmark`): 100 on a GPU is a minute, on a small CPU
+	// it can be several, so a slow machine may lower it.
+	b.Options.Samples = envInt("FITBENCH_BENCH_SAMPLES", 0)
+	return b
 }
 
 func envInt(name string, def int) int {

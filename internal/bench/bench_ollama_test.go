@@ -52,7 +52,7 @@ func TestBenchmark100SamplesOnOllama(t *testing.T) {
 	const id = "fitbench/Tiny-GGUF:F16"
 	db := testDB(t, id, registry.StatusDownloaded, 0)
 	inst, err := (&engine.Ollama{Host: srv.URL, Log: srv.Log}).Start(ctx, engine.Settings{
-		ModelPath: testModel(t), ModelID: id, GPULayers: -1, Ctx: 1024, Seed: 1, Threads: 2})
+		ModelPath: testModel(t), ModelID: id, GPULayers: -1, Ctx: 1024, Seed: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

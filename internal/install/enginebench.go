@@ -80,7 +80,9 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	if b.Hardware != nil {
 		hw, _ = b.Hardware(ctx)
 	}
-	_, _, err = bench.Run(ctx, bench.RunOptions{DB: b.DB, ModelID: m.ModelID, Instance: inst, Samples: set,
-		Options: opts, Hardware: hw})
-	return err
+	if _, _, err = bench.Run(ctx, bench.RunOptions{DB: b.DB, ModelID: m.ModelID, Instance: inst, Samples: set,
+		Options: opts, Hardware: hw}); err != nil {
+		return err
+	}
+	return b.DB.SetEngine(ctx, m.ModelID, inst.Engine())
 }

@@ -225,3 +225,10 @@ func affected(res sql.Result, err error, op, key string) error {
 	}
 	return nil
 }
+
+// SetEngine records which engine produced the model's latest measurement.
+func (db *DB) SetEngine(ctx context.Context, modelID, engine string) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE model_registry SET engine=?, updated_at=? WHERE model_id=?`,
+		engine, now(), modelID)
+	return affected(res, err, "set engine", modelID)
+}
