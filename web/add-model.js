@@ -60,9 +60,19 @@
     return "";
   }
 
+  // cpuTarget: the analysis was for the CPU (no GPU detected, or --cpu-only);
+  // then "available" memory is system RAM, not VRAM.
+  function cpuTarget(r) {
+    const h = r.hardware || {};
+    if (h.cpu_only || r.cpu_only || h.label === "CPU only") return true;
+    return !!(h.target && typeof h.target === "object" && !(h.target.gpus || []).length);
+  }
+
   function hwName(r) {
     const h = r.hardware || {};
     if (typeof h === "string") return h;
+    if (cpuTarget(r)) return "the CPU";
+    if (h.label) return h.label; // "RTX 4080 (16 GB)", "2× RTX 3090"
     const gpu = h.gpu || (Array.isArray(h.gpus) && h.gpus[0]) || null;
     const name = (gpu && (gpu.name || gpu.model)) || h.gpu_name || h.name || "";
     const vram = num((gpu && (gpu.vram_gb || gpu.memory_gb)) || h.vram_gb || (r.memory || {}).available_gb);
@@ -78,7 +88,7 @@
     box.dataset.verdict = v;
     box.tabIndex = -1;
     const target = hwName(r);
-    const text = { fits: "✓ Fits on " + target + " (no CPU offload)",
+    const text = { fits: "✓ Fits on " + target + (!cpuTarget(r) ? " (no CPU offload)" : num(mem.available_gb) ? " (" + gb(mem.available_gb) + " RAM)" : ""),
       offload: "⚠ Fits on " + target + " with CPU offload",
       "too-large": "✕ Too large for " + target + " even with CPU offload" }[v] || "Analysis complete";
     const detail = [];
@@ -95,7 +105,7 @@
       num(r.context) && "context " + r.context.toLocaleString("en-US") + " tokens",
       r.source && "source: " + r.source].filter(Boolean).join(" · ");
 
-    renderMemory(mem);
+    renderMemory(mem, cpuTarget(r) ? "System RAM" : "GPU memory");
     renderStats(r, mem, perf);
     renderVariants(r);
     renderComparison(r, perf);
@@ -103,7 +113,7 @@
     $("install").title = v === "too-large" ? "This variant does not fit; pick a smaller one above" : "";
   }
 
-  function renderMemory(mem) {
+  function renderMemory(mem, availLabel) {
     const model = num(mem.model_gb) || 0, kv = num(mem.kv_cache_gb) || 0, over = num(mem.overhead_gb) || 0;
     const total = num(mem.total_gb) || model + kv + over, avail = num(mem.available_gb) || 0;
     const off = Math.min(num(mem.cpu_offload_gb) || 0, total);
@@ -124,11 +134,11 @@
       bar.append(s);
     }
     if (avail > 0) {
-      const mark = el("span", { class: "vram-mark", title: "GPU memory: " + gb(avail) });
+      const mark = el("span", { class: "vram-mark", title: availLabel + ": " + gb(avail) });
       mark.style.left = "calc(" + (100 * avail / scale).toFixed(2) + "% - 1px)";
       bar.append(mark);
     }
-    bar.setAttribute("aria-label", "Memory: " + gb(total) + " needed" + (avail ? " of " + gb(avail) + " GPU memory" : "") +
+    bar.setAttribute("aria-label", "Memory: " + gb(total) + " needed" + (avail ? " of " + gb(avail) + " " + availLabel.toLowerCase() : "") +
       (off > 0 ? ", " + gb(off) + " offloaded to the CPU" : ""));
     const legend = $("memory-legend");
     legend.replaceChildren();
@@ -137,7 +147,7 @@
       const text = cls === "weights" && off > 0 ? "Weights: " + gb(shown) + " (" + gb(val) + " on the GPU)" : label + ": " + gb(shown);
       legend.append(el("li", { class: cls }, el("i"), cls === "weights" && off <= 0 ? "Weights: " + gb(shown) : text));
     }
-    if (avail > 0) legend.append(el("li", { class: "vram" }, el("i"), "GPU memory: " + gb(avail)));
+    if (avail > 0) legend.append(el("li", { class: "vram" }, el("i"), availLabel + ": " + gb(avail)));
     legend.append(el("li", {}, el("strong", {}, "Total: " + gb(total))));
   }
 
@@ -166,6 +176,7 @@
       if (Array.isArray(x)) { x.forEach((y) => visit(y, depth + 1)); return; }
       if (typeof x === "object") {
         if (x.quant) out.add(String(x.quant));
+        if (x.quantization) out.add(String(x.quantization)); // the analysis's Pick
         for (const [k, v] of Object.entries(x)) if (typeof v === "object") visit(v, depth + 1);
       }
     };
@@ -182,7 +193,8 @@
       const quant = v.quant || v.quantization || "?";
       const fit = verdictOf(v);
       const current = quant === r.quantization;
-      const isRec = rec.has(quant) || v.recommended === true;
+      // recommended is "full" or "offload" in the analysis (true also accepted).
+      const isRec = rec.has(quant) || v.recommended === true || (typeof v.recommended === "string" && v.recommended !== "");
       const label = { fits: "fits", offload: "fits with offload", "too-large": "too large" }[fit] || "";
       const b = el("button", { type: "button", class: "variant " + fit, "aria-pressed": current ? "true" : "false",
         dataset: { quant, fit, recommended: isRec ? "true" : "false" },
@@ -193,9 +205,20 @@
       box.append(b);
     }
     if (!box.children.length) box.append(el("p", { class: "muted" }, "No other variants listed."));
-    const recText = typeof r.recommendation === "string" ? r.recommendation :
-      (r.recommendation && (r.recommendation.summary || r.recommendation.message || r.recommendation.text)) || "";
-    $("recommendation").textContent = recText;
+    $("recommendation").textContent = recommendationText(r.recommendation);
+  }
+
+  // recommendationText says which variant to pick and why; the analysis sends
+  // {best_full: {quantization, reason}, best_offload: {…}}.
+  function recommendationText(rec) {
+    if (!rec) return "";
+    if (typeof rec === "string") return rec;
+    const own = rec.summary || rec.message || rec.text;
+    if (own) return String(own);
+    const picks = [["best_full", "Recommended"], ["best_offload", "With CPU offload"]]
+      .filter(([k]) => rec[k] && rec[k].quantization)
+      .map(([k, label]) => label + ": " + rec[k].quantization + (rec[k].reason ? " — " + rec[k].reason : ""));
+    return picks.join(". ");
   }
 
   function renderComparison(r, perf) {
@@ -217,6 +240,8 @@
     const btn = $("install");
     btn.disabled = true;
     const body = { model_id: report.model_id, benchmark: true };
+    const samples = parseInt($("samples").value, 10);
+    if (samples > 0) body.samples = samples; // empty: the server's default (100)
     if (report.quantization && !String(report.model_id || "").includes(":")) body.quant = report.quantization;
     try {
       const job = await api("POST", "/api/models/install", body);
