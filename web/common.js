@@ -55,6 +55,7 @@ const fb = (() => {
 
   function gb(x, digits) {
     x = num(x);
+    if (x !== null && x > 0 && x < 0.1 && digits === undefined) return (x * 1000).toFixed(1) + " MB"; // test-sized models
     return x === null ? "—" : x.toFixed(digits === undefined ? (x < 10 ? 2 : 1) : digits) + " GB";
   }
 

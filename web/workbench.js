@@ -28,7 +28,9 @@
   // Zero means "unknown" in the registry.
   const gbOr = (x) => (num(x) > 0 ? gb(x) : "—");
 
-  function measured(m) { return num(m.throughput_tokens_per_sec) || num(m.output_tok_s) || 0; }
+  // The measured decode speed is what the estimate predicts, so the two columns
+  // compare like for like; output tok/s (which also counts prompt time) is shown under it.
+  function measured(m) { return num(m.decode_tok_s) || num(m.throughput_tokens_per_sec) || num(m.output_tok_s) || 0; }
 
   function renderModels() {
     const tbody = $("models").tBodies[0];
@@ -45,7 +47,8 @@
         el("td", { class: "num", "data-label": "Size" }, gbOr(m.size_gb)),
         el("td", { "data-label": "Quality" }, stars(m.quality_stars)),
         el("td", { class: "num", "data-label": "Estimated" }, num(m.estimated_throughput) ? "~" + toks(m.estimated_throughput) : "—"),
-        el("td", { class: "num measured", "data-label": "Measured" }, measured(m) ? toks(measured(m)) : "—"),
+        el("td", { class: "num measured", "data-label": "Measured" }, measured(m) ? toks(measured(m)) : "—",
+          num(m.decode_tok_s) && num(m.throughput_tokens_per_sec) ? el("div", { class: "small muted" }, toks(m.throughput_tokens_per_sec) + " output") : ""),
         el("td", { class: "num", "data-label": "Memory" }, mem),
         el("td", { "data-label": "Actions" }, el("div", { class: "actions" },
           el("button", { type: "button", class: "secondary", onclick: () => history(m), "aria-label": "Benchmark history of " + m.model_id }, "History"),

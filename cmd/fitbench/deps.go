@@ -41,9 +41,12 @@ func installedFrom(db *registry.DB) func(context.Context) ([]estimate.Installed,
 		if err != nil {
 			return nil, err
 		}
+		// Like for like: the candidate's figure is a single-stream decode speed,
+		// so installed models contribute their measured decode speed (output tok/s
+		// would also count prompt time).
 		out := make([]estimate.Installed, 0, len(ms))
 		for _, m := range ms {
-			out = append(out, estimate.Installed{Name: m.Name, Throughput: m.ThroughputTokensPerSec})
+			out = append(out, estimate.Installed{Name: m.Name, Throughput: m.DecodeTokS})
 		}
 		return out, nil
 	}

@@ -80,9 +80,16 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	if b.Hardware != nil {
 		hw, _ = b.Hardware(ctx)
 	}
-	if _, _, err = bench.Run(ctx, bench.RunOptions{DB: b.DB, ModelID: m.ModelID, Instance: inst, Samples: set,
-		Options: opts, Hardware: hw}); err != nil {
+	res, _, err := bench.Run(ctx, bench.RunOptions{DB: b.DB, ModelID: m.ModelID, Instance: inst, Samples: set,
+		Options: opts, Hardware: hw})
+	if err != nil {
 		return err
 	}
-	return b.DB.SetEngine(ctx, m.ModelID, inst.Engine())
+	// The engine's own decode figure when it reports one (Ollama, llama-server);
+	// the harness's otherwise (any OpenAI-compatible server).
+	decode := res.EngineDecodeTPS
+	if decode <= 0 {
+		decode = res.HarnessDecodeTPS
+	}
+	return b.DB.SetDecode(ctx, m.ModelID, inst.Engine(), decode)
 }

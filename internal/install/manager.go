@@ -115,12 +115,13 @@ func (m *Manager) Start(ctx context.Context, req Request) (Job, error) {
 	}
 	// Published before returning, so a WebSocket opened right after sees it.
 	m.publish(Event{ModelID: plan.modelID, Status: StatusAnalyzing, Message: "starting"})
+	job := r.job // read before the goroutine writes r.job
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		m.execute(context.WithoutCancel(ctx), plan, r)
 	}()
-	return r.job, nil
+	return job, nil
 }
 
 // Install runs the whole pipeline and waits for it (the CLI path). When the

@@ -158,7 +158,7 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 	if err != nil {
 		return err
 	}
-	r.job.JobID = jobID
+	m.setJobID(r, jobID)
 	setPhase := func(phase string) {
 		job.Phase = phase
 		if err := db.UpdateJob(ctx, job); err != nil {
@@ -184,7 +184,11 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 		return err
 	}
 	if err := db.SetStatus(ctx, id, registry.StatusDownloaded, ""); err != nil {
-		return err
+		// Another process installing the same model finished first (we waited
+		// on its download lock and found the verified file): nothing to undo.
+		if cur, gerr := db.GetModel(ctx, id); gerr != nil || !installed(cur) {
+			return err
+		}
 	}
 	return m.finish(ctx, p, r, job)
 }
@@ -199,7 +203,7 @@ func (m *Manager) finish(ctx context.Context, p *plan, r *run, job *registry.Job
 		if err != nil {
 			return err
 		}
-		r.job.JobID = jobID
+		m.setJobID(r, jobID)
 	}
 	setPhase := func(phase string) {
 		job.Phase = phase
@@ -299,4 +303,12 @@ func installed(md *registry.Model) bool {
 		}
 	}
 	return true
+}
+
+// setJobID records the registry job of a run; claim and Running read r.job
+// from other goroutines under m.mu.
+func (m *Manager) setJobID(r *run, id int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r.job.JobID = id
 }

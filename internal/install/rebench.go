@@ -26,7 +26,10 @@ func (m *Manager) StartBenchmark(ctx context.Context, modelID string, samples in
 	if !started {
 		return r.job, nil
 	}
+	m.mu.Lock() // Running reads r.job under m.mu
 	r.job.Status = StatusBenchmarking
+	job := r.job
+	m.mu.Unlock()
 	m.publish(Event{ModelID: md.ModelID, Status: StatusBenchmarking, Samples: samples, Message: "starting the engine"})
 	m.wg.Add(1)
 	go func() {
@@ -40,7 +43,7 @@ func (m *Manager) StartBenchmark(ctx context.Context, modelID string, samples in
 		}
 		m.release(md.ModelID, r, err)
 	}()
-	return r.job, nil
+	return job, nil
 }
 
 // benchmark runs the Benchmarker, relaying sample progress to the bus.

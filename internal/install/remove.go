@@ -47,5 +47,7 @@ func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.M
 // within reports whether p lies strictly inside root.
 func within(root, p string) bool {
 	rel, err := filepath.Rel(root, p)
-	return err == nil && rel != "." && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel)
+	// "..x.gguf" is a legal name inside root; only a ".." segment escapes.
+	escapes := rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	return err == nil && rel != "." && !escapes && !filepath.IsAbs(rel)
 }

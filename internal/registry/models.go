@@ -57,6 +57,7 @@ type Model struct {
 	EstimatedThroughput    float64   `json:"estimated_throughput"` // estimate, tok/s
 	OutputTokS             float64   `json:"output_tok_s"`         // measured
 	TotalTokS              float64   `json:"total_tok_s"`          // measured
+	DecodeTokS             float64   `json:"decode_tok_s"`         // measured decode speed, one stream
 	GPULayers              int       `json:"gpu_layers"`
 	TotalLayers            int       `json:"total_layers"`
 	Source                 string    `json:"source"` // "hub" or "local" (add-local)
@@ -69,7 +70,7 @@ const modelCols = `id, model_id, name, local_path, quantization_type, size_gb, e
 	cpu_offload_gb, throughput_tokens_per_sec, status, status_reason, repo, revision, commit_sha,
 	files, size_bytes, param_count, architecture, context_length, quality_stars,
 	estimated_throughput, output_tok_s, total_tok_s, gpu_layers, total_layers, source, engine,
-	created_at, updated_at`
+	decode_tok_s, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -80,7 +81,7 @@ func scanModel(s scanner) (*Model, error) {
 		&m.EstimatedMemoryGB, &m.CPUOffloadGB, &m.ThroughputTokensPerSec, &m.Status, &m.StatusReason,
 		&m.Repo, &m.Revision, &m.CommitSHA, &files, &m.SizeBytes, &m.ParamCount, &m.Architecture,
 		&m.ContextLength, &m.QualityStars, &m.EstimatedThroughput, &m.OutputTokS, &m.TotalTokS,
-		&m.GPULayers, &m.TotalLayers, &m.Source, &m.Engine, &created, &updated)
+		&m.GPULayers, &m.TotalLayers, &m.Source, &m.Engine, &m.DecodeTokS, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +135,8 @@ func (db *DB) UpsertModel(ctx context.Context, m *Model) (int64, error) {
 		model_id, name, local_path, quantization_type, size_gb, estimated_memory_gb, cpu_offload_gb,
 		throughput_tokens_per_sec, status, status_reason, repo, revision, commit_sha, files, size_bytes,
 		param_count, architecture, context_length, quality_stars, estimated_throughput, output_tok_s,
-		total_tok_s, gpu_layers, total_layers, source, engine, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		total_tok_s, gpu_layers, total_layers, source, engine, decode_tok_s, created_at, updated_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(model_id) DO UPDATE SET
 		name=excluded.name, local_path=excluded.local_path, quantization_type=excluded.quantization_type,
 		size_gb=excluded.size_gb, estimated_memory_gb=excluded.estimated_memory_gb,
@@ -146,12 +147,13 @@ func (db *DB) UpsertModel(ctx context.Context, m *Model) (int64, error) {
 		context_length=excluded.context_length, quality_stars=excluded.quality_stars,
 		estimated_throughput=excluded.estimated_throughput, output_tok_s=excluded.output_tok_s,
 		total_tok_s=excluded.total_tok_s, gpu_layers=excluded.gpu_layers, total_layers=excluded.total_layers,
-		source=excluded.source, engine=excluded.engine, updated_at=excluded.updated_at
+		source=excluded.source, engine=excluded.engine, decode_tok_s=excluded.decode_tok_s,
+		updated_at=excluded.updated_at
 		RETURNING id`,
 		m.ModelID, m.Name, m.LocalPath, m.QuantizationType, m.SizeGB, m.EstimatedMemoryGB, m.CPUOffloadGB,
 		m.ThroughputTokensPerSec, m.Status, m.StatusReason, m.Repo, m.Revision, m.CommitSHA, string(fj),
 		m.SizeBytes, m.ParamCount, m.Architecture, m.ContextLength, m.QualityStars, m.EstimatedThroughput,
-		m.OutputTokS, m.TotalTokS, m.GPULayers, m.TotalLayers, m.Source, m.Engine, ts, ts).Scan(&id)
+		m.OutputTokS, m.TotalTokS, m.GPULayers, m.TotalLayers, m.Source, m.Engine, m.DecodeTokS, ts, ts).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("registry: upsert model %s: %w", m.ModelID, err)
 	}
@@ -226,9 +228,12 @@ func affected(res sql.Result, err error, op, key string) error {
 	return nil
 }
 
-// SetEngine records which engine produced the model's latest measurement.
-func (db *DB) SetEngine(ctx context.Context, modelID, engine string) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE model_registry SET engine=?, updated_at=? WHERE model_id=?`,
-		engine, now(), modelID)
-	return affected(res, err, "set engine", modelID)
+// SetDecode records which engine measured the model last and the single-stream
+// decode speed it measured (0 keeps the previous figure): the number the speed
+// estimate predicts, so comparisons and calibration read it.
+func (db *DB) SetDecode(ctx context.Context, modelID, engine string, decodeTokS float64) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE model_registry SET engine=?,
+		decode_tok_s=CASE WHEN ?>0 THEN ? ELSE decode_tok_s END, updated_at=? WHERE model_id=?`,
+		engine, decodeTokS, decodeTokS, now(), modelID)
+	return affected(res, err, "set decode speed", modelID)
 }
