@@ -157,7 +157,7 @@
     const calibrated = num(perf.calibrated_throughput) || num(perf.estimated_throughput_calibrated) || num((perf.calibrated || {}).throughput);
     const off = num(mem.cpu_offload_gb) || 0;
     dl.replaceChildren(
-      item("Model size", gb(mem.model_gb)),
+      item("Model size", num(r.size_bytes) ? gb(r.size_bytes / 1e9) : gb(mem.model_gb)),
       item("Total memory", gb(mem.total_gb)),
       item("CPU offload", off > 0 ? gb(off) : "None"),
       num(r.gpu_layers) !== null && num(r.total_layers) ? item("GPU layers", r.gpu_layers + " / " + r.total_layers) : "",
@@ -201,7 +201,7 @@
         title: label + (isRec ? " · recommended" : ""),
         onclick: () => { if (!current) analyze(quant); } },
         isRec ? el("span", { class: "rec", "aria-label": "recommended" }, "★ ") : "", quant,
-        el("span", { class: "size" }, [gb(v.size_gb), label, num(v.estimated_throughput) ? "~" + toks(v.estimated_throughput) : ""].filter(Boolean).join(" · ")));
+        el("span", { class: "size" }, [num(v.size_bytes) ? gb(v.size_bytes / 1e9) : gb(v.size_gb), label, num(v.estimated_throughput) ? "~" + toks(v.estimated_throughput) : ""].filter(Boolean).join(" · ")));
       box.append(b);
     }
     if (!box.children.length) box.append(el("p", { class: "muted" }, "No other variants listed."));
