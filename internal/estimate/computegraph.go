@@ -1,0 +1,162 @@
+package estimate
+
+// computeGraphBytes builds the worst-case prompt-processing graph llama.cpp
+// reserves at load time for a llama-style decoder (attention + gated FFN, as in
+// llama.cpp's llm_build_llama and build_attn_mha) and returns the compute
+// buffer the graph allocator needs for it on one device.
+//
+// nTok is n_ubatch (min(n_ubatch, n_ctx)), nKV the cells per stream (n_ctx_seq),
+// nStream the parallel sequences (llama.cpp keeps one KV stream per sequence
+// unless kv_unified), nOut the outputs (= nTok for the reserve graph).
+type graphShape struct {
+	nEmbd, nFF, nVocab  int
+	nHead               int
+	headKV              []int // per layer KV heads
+	keyLen, valLen      int
+	nTok, nKV, nStream  int
+	flashAttn           bool
+	expertUsed, nExpert int // MoE: >0 replaces the FFN by nExpert-used experts
+	slidingLayers       []bool
+	swaCells            int
+	outputAbsent        bool // no output matmul (embedding-only models)
+}
+
+func computeGraphBytes(s graphShape) uint64 {
+	if s.nTok <= 0 || s.nEmbd <= 0 || len(s.headKV) == 0 {
+		return 0
+	}
+	g := &graph{}
+	f32 := func(n ...int) uint64 {
+		v := uint64(4)
+		for _, x := range n {
+			v *= uint64(x)
+		}
+		return v
+	}
+	T, E := s.nTok, s.nEmbd
+	ns := max(s.nStream, 1)
+	in := func(size uint64) *gtensor { return &gtensor{size: size, input: true} }
+	ext := &gtensor{ext: true} // weights and KV cache live in other buffers
+
+	tokens := in(uint64(T) * 4)
+	cur := g.op(f32(E, T), false, tokens) // get_rows(tok_embd)
+	pos := in(uint64(T) * 4)
+	kIdx := in(uint64(T) * 8)
+	// Without flash attention the V cache is transposed and set_rows writes it
+	// element by element: v_idxs holds one index per value element.
+	vIdxLen := uint64(T) * 8
+	if !s.flashAttn {
+		vIdxLen *= uint64(maxInt(s.headKV) * s.valLen)
+	}
+	vIdx := in(vIdxLen)
+	maskFor := func(cells int) (*gtensor, *gtensor) {
+		m := in(f32(cells, T/ns*ns))
+		if s.flashAttn {
+			return m, nil // cast created lazily at first use (graph order)
+		}
+		return m, m
+	}
+	maskF, maskUse := maskFor(s.nKV)
+	var swaF, swaUse *gtensor
+	outIDs := in(uint64(T) * 4)
+	// One more [n_embd, n_tokens] f32 tensor is live for the whole graph in the
+	// buffers llama.cpp reports (measured: the printed size is one such tensor
+	// above this replay on every shape tried); kept as an explicit term.
+	// It is released before the output projection.
+	keep := in(f32(E, T))
+
+	nL := len(s.headKV)
+	for il := 0; il < nL; il++ {
+		inpSA := cur
+		norm := g.op(f32(E, T), true, cur)
+		norm = g.op(f32(E, T), true, norm, ext) // * attn_norm weight
+		qd := s.nHead * s.keyLen
+		kvh := s.headKV[il]
+		if kvh > 0 {
+			// graph order follows build_attn's explicit expands: q, k, v
+			q := g.op(f32(qd, T), false, ext, norm)
+			q = g.op(q.size, true, g.viewOf(q), pos)
+			k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+			k = g.op(k.size, true, g.viewOf(k), pos)
+			v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+			vv := g.viewOf(v)
+			g.op(0, false, ext, g.viewOf(k), kIdx).ext = true // set_rows into the cache
+			g.op(0, false, ext, g.viewOf(vv), vIdx).ext = true
+			mf, mu, cells := maskF, &maskUse, s.nKV
+			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
+				if swaF == nil {
+					swaF, swaUse = maskFor(s.swaCells)
+				}
+				mf, mu, cells = swaF, &swaUse, s.swaCells
+			}
+			if *mu == nil { // FA: ggml_cast(mask, F16) at first use
+				*mu = g.op(uint64(cells)*uint64(T/ns*ns)*2, false, mf)
+			}
+			qp := g.viewOf(q)
+			kc := &gtensor{ext: true}
+			var att *gtensor
+			if s.flashAttn {
+				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, kc, *mu)
+			} else {
+				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
+				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
+				kqv := g.op(f32(s.valLen, T, s.nHead), false, kc, kq)
+				att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
+			}
+			cur = g.op(f32(E, T), false, ext, g.viewOf(att)) // wo
+		} else {
+			cur = norm // layer without attention: modelled as pass-through
+		}
+		rows := T
+		if il == nL-1 {
+			cur = g.op(f32(E, T), false, cur, outIDs, keep)
+			inpSA = g.op(f32(E, T), false, inpSA, outIDs)
+		}
+		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
+		fn := g.op(f32(E, rows), true, ffnInp)
+		fn = g.op(f32(E, rows), true, fn, ext)
+		var out *gtensor
+		if s.expertUsed > 0 {
+			out = moeFFN(g, s, fn, rows, ext)
+		} else {
+			up := g.op(f32(s.nFF, rows), false, ext, fn)
+			gate := g.op(f32(s.nFF, rows), false, ext, fn)
+			act := g.op(f32(s.nFF, rows), false, gate, up) // swiglu_split
+			out = g.op(f32(E, rows), false, ext, act)
+		}
+		cur = g.op(f32(E, rows), true, out, ffnInp)
+	}
+	norm := g.op(f32(E, T), true, cur)
+	norm = g.op(f32(E, T), true, norm, ext)
+	norm.output = true
+	if !s.outputAbsent {
+		logits := g.op(f32(s.nVocab, T), false, ext, norm)
+		logits.output = true
+	}
+	return g.peak()
+}
+
+// moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
+// expert, then the selected experts' up/gate/down over the used experts.
+func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtensor {
+	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
+	logits := g.op(f32(s.nExpert, rows, 1), false, ext, in)
+	probs := g.op(logits.size, false, logits)              // soft_max
+	sel := g.op(uint64(4*s.expertUsed*rows), false, probs) // argsort/top-k ids
+	w := g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	x := g.viewOf(in)
+	up := g.op(f32(s.nFF, s.expertUsed, rows), false, ext, x, sel)
+	gate := g.op(f32(s.nFF, s.expertUsed, rows), false, ext, x, sel)
+	act := g.op(up.size, false, gate, up)
+	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, ext, act, sel)
+	exp := g.op(down.size, true, down, w)
+	return g.op(f32(s.nEmbd, rows, 1), false, g.viewOf(exp))
+}
+
+func maxInt(xs []int) int {
+	m := 0
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}

@@ -1,0 +1,210 @@
+package estimate
+
+import (
+	"fmt"
+
+	"github.com/fitbench/fitbench/internal/gguf"
+)
+
+// llamaPlan is the memory of one -ngl choice for the llama.cpp family.
+type llamaPlan struct {
+	ngl     int
+	devices []Device // GPUs first, CPU last
+	flash   bool
+	lay     ctxLayout
+}
+
+// defaultContext is the user's context, else min(training context, 8192).
+func defaultContext(s gguf.Summary, user int) int {
+	if user > 0 {
+		return user
+	}
+	if s.ContextLength > 0 {
+		return min(s.ContextLength, 8192)
+	}
+	return 4096
+}
+
+// layerDevice returns, for -ngl ngl over gpus with split fractions, the device
+// index of block il (0..n_layer; n_layer = the output layer) or -1 for the CPU.
+// It is llama.cpp's rule (llama_model::load_tensors): the last ngl blocks go to
+// the GPUs; the output layer only when ngl > n_layer; token embeddings stay on
+// the CPU. Layers are spread over GPUs by the cumulative split.
+func layerDevice(il, nLayer, ngl int, split []float64) int {
+	if len(split) == 0 || ngl <= 0 {
+		return -1
+	}
+	start := max(nLayer-ngl, 0)
+	act := min(ngl, nLayer+1)
+	if il < start || il-start >= act {
+		return -1
+	}
+	f := float64(il-start) / float64(act)
+	for g, c := range split {
+		if f < c {
+			return g
+		}
+	}
+	return len(split) - 1
+}
+
+// splitByFree is llama.cpp's default tensor split: proportional to free memory.
+func splitByFree(gpus []GPU) []float64 {
+	var total float64
+	for _, g := range gpus {
+		total += float64(gpuFree(g))
+	}
+	out := make([]float64, len(gpus))
+	var acc float64
+	for i, g := range gpus {
+		acc += float64(gpuFree(g))
+		out[i] = acc / total
+	}
+	return out
+}
+
+func gpuFree(g GPU) uint64 {
+	if g.FreeBytes > 0 {
+		return g.FreeBytes
+	}
+	return g.VRAMBytes
+}
+
+func gpuOverhead(g GPU) uint64 {
+	if g.OverheadBytes > 0 {
+		return g.OverheadBytes
+	}
+	return DefaultGPUOverhead
+}
+
+// planLlama computes the per-device memory for one -ngl value.
+func planLlama(in Input, ngl int) llamaPlan {
+	s := in.Summary
+	ctx := defaultContext(s, in.Context)
+	if in.Engine == EngineOllama && s.ContextLength > 0 {
+		ctx = min(ctx, s.ContextLength) // Ollama caps num_ctx at the training context
+	}
+	ub := in.NUbatch
+	if ub <= 0 {
+		ub = 512
+	}
+	if in.Engine == EngineOllama {
+		ub = min(ub, ctx) // Ollama: num_batch = min(num_batch, num_ctx)
+	}
+	lay := layout(ctx, in.Parallel, ub)
+	flash := true // llama.cpp "auto" resolves to on for CPU and current GPUs
+	if in.FlashAttention != nil {
+		flash = *in.FlashAttention
+	}
+	ct := cacheType(in.CacheType)
+	if ct != "f16" && !flash {
+		ct = "f16" // quantized V cache needs flash attention; engines fall back
+	}
+	gpus := in.Target.GPUs
+	split := splitByFree(gpus)
+	nL := s.BlockCount
+	devs := make([]Device, len(gpus)+1)
+	for i, g := range gpus {
+		devs[i] = Device{Name: fmt.Sprintf("GPU%d", i), CapacityBytes: gpuFree(g), OverheadBytes: gpuOverhead(g)}
+	}
+	cpu := len(gpus)
+	devs[cpu] = Device{Name: "CPU", CapacityBytes: in.Target.RAMBytes}
+	at := func(il int) int {
+		d := layerDevice(il, nL, ngl, split)
+		if d < 0 {
+			return cpu
+		}
+		return d
+	}
+	kv := kvLayerBytes(s, lay, ct, flash, in.Engine == EngineOllama)
+	for il := 0; il < nL; il++ {
+		d := at(il)
+		if il < len(s.LayerBytes) {
+			devs[d].WeightsBytes += s.LayerBytes[il]
+		}
+		devs[d].KVBytes += kv[il]
+		devs[d].Layers++
+	}
+	od := at(nL)
+	devs[od].WeightsBytes += s.OutputBytes
+	devs[od].Layers++
+	devs[cpu].WeightsBytes += s.TokenEmbdBytes + s.OtherBytes
+
+	// compute buffers: every device that holds layers runs its part of the graph;
+	// the graph is replayed per device with that device's share of the blocks.
+	shape := graphShapeFor(s, lay, flash)
+	for d := range devs {
+		if devs[d].Layers == 0 && d != cpu {
+			continue
+		}
+		devs[d].ComputeBytes = deviceCompute(shape, devs[d].Layers, nL, d == od)
+	}
+	if len(gpus) > 0 && ngl > 0 && ngl <= nL {
+		// partial offload: the CPU computes its layers and the GPU needs room for
+		// the weights it streams: llama.cpp keeps a host copy buffer of the
+		// largest layer for the transfer.
+		devs[cpu].ComputeBytes += maxLayer(s)
+	}
+	emb := 0
+	if in.Engine == EngineOllama {
+		emb = s.EmbeddingLength // Ollama's runner enables embeddings output
+	}
+	devs[cpu].OutputBytes = uint64(s.VocabSize+emb) * uint64(lay.NSeq) * 4
+	for i := range devs {
+		d := &devs[i]
+		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
+	}
+	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay}
+}
+
+func cacheType(t string) string {
+	switch t {
+	case "q8_0", "q4_0", "f32", "bf16":
+		return t
+	}
+	return "f16"
+}
+
+func maxLayer(s gguf.Summary) uint64 {
+	var m uint64
+	for _, b := range s.LayerBytes {
+		m = max(m, b)
+	}
+	return m
+}
+
+func graphShapeFor(s gguf.Summary, l ctxLayout, flash bool) graphShape {
+	hkv := make([]int, s.BlockCount)
+	for i := range hkv {
+		hkv[i] = headKV(s, i)
+	}
+	ff := s.FeedForwardLength
+	if ff == 0 {
+		ff = 4 * s.EmbeddingLength
+	}
+	return graphShape{nEmbd: s.EmbeddingLength, nFF: ff, nVocab: s.VocabSize, nHead: s.HeadCount,
+		headKV: hkv, keyLen: keyLen(s), valLen: valLen(s), nTok: l.NUbatch, nKV: l.NCtxSeq,
+		nStream: l.NSeq, flashAttn: flash, expertUsed: s.ExpertUsedCount, nExpert: s.ExpertCount,
+		slidingLayers: s.SlidingLayers, swaCells: 0}
+}
+
+// deviceCompute replays the graph for the layers a device holds. A device
+// without the output layer does not hold the logits.
+func deviceCompute(shape graphShape, layers, nL int, hasOutput bool) uint64 {
+	blocks := layers
+	if hasOutput {
+		blocks--
+	}
+	if blocks <= 0 && !hasOutput {
+		return 0
+	}
+	sh := shape
+	if blocks > 0 && blocks < len(sh.headKV) {
+		sh.headKV = sh.headKV[len(sh.headKV)-blocks:]
+	}
+	if blocks <= 0 {
+		sh.headKV = sh.headKV[len(sh.headKV)-1:]
+	}
+	sh.outputAbsent = !hasOutput
+	return computeGraphBytes(sh)
+}
