@@ -34,9 +34,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./internal/source
 
-# Quick loop while developing: no engine, no browser, no race detector.
+# Quicker loop while developing: no race detector, no fuzzing; engine and browser
+# tests still run when their binaries are present.
 test-short:
-	$(GO) test -short ./...
+	$(GO) test ./...
 
 # Benchmarks are programs that print ratios against a baseline run in the same command.
 bench: engine
