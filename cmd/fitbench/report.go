@@ -20,6 +20,9 @@ func printReport(w io.Writer, r *analyze.Result) {
 	if len(r.Hardware.Target.GPUs) == 0 && r.Verdict == estimate.VerdictFits {
 		verdict = "✅ Fits in system RAM (CPU only)"
 	}
+	if r.VLLM != nil && r.Verdict == estimate.VerdictFitsOffload {
+		verdict = fmt.Sprintf("⚠️  Fits on %s under vLLM with --cpu-offload-gb %.1f", r.Hardware.Label, r.VLLM.CPUOffloadGB)
+	}
 	fmt.Fprintf(w, "%s  %s\n%s\n", r.ModelName, r.InstallID, verdict)
 	if r.Source == estimate.SourceHeuristic {
 		fmt.Fprintln(w, "(heuristic estimate: no GGUF header could be read — rules of thumb, not a model of the engine)")
@@ -34,6 +37,9 @@ func printReport(w io.Writer, r *analyze.Result) {
 	row("Memory", fmt.Sprintf("%.2f GB total = weights %.2f + KV cache %.2f + overhead %.2f  (estimate; %d ctx × %d seq, %s cache)",
 		r.Memory.TotalGB, r.Memory.ModelGB, r.Memory.KVCacheGB, r.Memory.OverheadGB, r.Context, max(r.Parallel, 1), r.CacheType))
 	for _, d := range r.Memory.Devices {
+		if d.TotalBytes == 0 || r.VLLM != nil { // the per-device split is llama.cpp's
+			continue
+		}
 		if d.TotalBytes == 0 {
 			continue
 		}
@@ -41,7 +47,16 @@ func printReport(w io.Writer, r *analyze.Result) {
 			gbf(d.KVBytes), gbf(d.ComputeBytes), gbf(d.OutputBytes+d.OverheadBytes)))
 	}
 	row("Available", fmt.Sprintf("%.2f GB", r.Memory.AvailableGB))
-	if r.Memory.CPUOffloadGB > 0 {
+	if r.VLLM != nil {
+		v := r.VLLM
+		row("vLLM", fmt.Sprintf("budget %.2f GB (gpu_memory_utilization × VRAM) for weights %.2f + activation %.2f + CUDA context %.2f; KV cache %.2f GB (%.1f sequences of %d tokens)",
+			gbf(v.BudgetBytes), gbf(v.WeightsBytes), gbf(v.ActivationBytes), gbf(v.ContextBytes), gbf(v.KVAvailableBytes), v.MaxConcurrency, r.Context))
+		if v.CPUOffloadGB > 0 {
+			row("CPU offload", fmt.Sprintf("--cpu-offload-gb %.1f: %s", v.CPUOffloadGB, v.Explanation))
+		} else {
+			row("CPU offload", "none")
+		}
+	} else if r.Memory.CPUOffloadGB > 0 {
 		row("CPU offload", fmt.Sprintf("%.2f GB (%d of %d layers on the CPU)", r.Memory.CPUOffloadGB, r.TotalLayers-r.GPULayers, r.TotalLayers))
 	} else {
 		row("CPU offload", "none")
