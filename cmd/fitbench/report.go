@@ -40,9 +40,6 @@ func printReport(w io.Writer, r *analyze.Result) {
 		if d.TotalBytes == 0 || r.VLLM != nil { // the per-device split is llama.cpp's
 			continue
 		}
-		if d.TotalBytes == 0 {
-			continue
-		}
 		row("  "+d.Name, fmt.Sprintf("%.2f GB (weights %.2f, KV %.2f, compute %.2f, other %.2f)", gbf(d.TotalBytes), gbf(d.WeightsBytes),
 			gbf(d.KVBytes), gbf(d.ComputeBytes), gbf(d.OutputBytes+d.OverheadBytes)))
 	}

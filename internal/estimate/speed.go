@@ -14,7 +14,7 @@ package estimate
 const (
 	DefaultGPUEta = 0.78   // RTX 4080, Qwen2.5-7B Q4_K_M: 120 t/s of 716.8 GB/s
 	DefaultCPUEta = 0.60   // llama.cpp CPU decode on desktop DDR4/DDR5
-	DefaultT0     = 0.0005 // s/token fixed cost (sampling, graph launch; 0.3–0.5 ms measured on the CPU engine)
+	DefaultT0     = 0.0003 // s/token fixed cost (sampling, graph launch): 0–0.3 ms fitted on the CPU engine
 	SplitCost     = 0.005  // s/token for a GPU→CPU graph split (REFERENCE: 5–6 ms)
 	// DefaultCPUBandwidth is the system-RAM bandwidth (GB/s) assumed when the
 	// target does not say (hardware.DefaultCPUBandwidth, FITBENCH_RAM_BW).
