@@ -27,7 +27,10 @@ type Hardware struct {
 	RAMTotalBytes uint64   `json:"ram_total_bytes"`
 	RAMAvailBytes uint64   `json:"ram_available_bytes"`
 	CPUModel      string   `json:"cpu_model"`
-	CPUThreads    int      `json:"cpu_threads"`
+	CPUThreads    int      `json:"cpu_threads"` // logical CPUs
+	// CPUCores is physical cores: what llama.cpp and Ollama use as their
+	// default thread count, so CPU-side speed estimates use it.
+	CPUCores int `json:"cpu_cores"`
 	Notes         []string `json:"notes,omitempty"`
 }
 
@@ -58,6 +61,10 @@ func Detect(ctx context.Context) (Hardware, error) {
 	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		h.CPUModel = ParseCPUModel(string(b))
+		h.CPUCores = ParsePhysicalCores(string(b))
+	}
+	if h.CPUCores <= 0 || h.CPUCores > h.CPUThreads {
+		h.CPUCores = h.CPUThreads
 	}
 	return h, nil
 }
@@ -153,4 +160,34 @@ func ParseCPUModel(s string) string {
 		}
 	}
 	return ""
+}
+
+// ParsePhysicalCores counts distinct (physical id, core id) pairs in
+// /proc/cpuinfo; 0 when the file has no such fields (some VMs, non-x86).
+func ParsePhysicalCores(s string) int {
+	seen := map[string]bool{}
+	phys, core := "", ""
+	flush := func() {
+		if core != "" {
+			seen[phys+"/"+core] = true
+		}
+		phys, core = "", ""
+	}
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			if strings.TrimSpace(line) == "" {
+				flush()
+			}
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "physical id":
+			phys = strings.TrimSpace(v)
+		case "core id":
+			core = strings.TrimSpace(v)
+		}
+	}
+	flush()
+	return len(seen)
 }

@@ -56,3 +56,15 @@ func TestResolve(t *testing.T) {
 		t.Fatal("cpu-only kept a GPU")
 	}
 }
+
+func TestParsePhysicalCores(t *testing.T) {
+	// Two hyperthreads of one core, plus a second core: 2 physical cores.
+	cpuinfo := "processor\t: 0\nphysical id\t: 0\ncore id\t\t: 0\n\nprocessor\t: 1\nphysical id\t: 0\ncore id\t\t: 0\n\n" +
+		"processor\t: 2\nphysical id\t: 0\ncore id\t\t: 1\n\n"
+	if got := ParsePhysicalCores(cpuinfo); got != 2 {
+		t.Fatalf("ParsePhysicalCores = %d, want 2", got)
+	}
+	if got := ParsePhysicalCores("processor\t: 0\nmodel name\t: x\n"); got != 0 {
+		t.Fatalf("no core ids: got %d, want 0", got)
+	}
+}

@@ -25,11 +25,15 @@ const DefaultCPUBandwidth = 40.0
 // Resolve turns detection plus overrides into the estimate target and notes
 // that say what was assumed.
 func Resolve(h Hardware, o Override) (estimate.Target, []string) {
-	t := estimate.Target{RAMBytes: h.RAMAvailBytes, CPUThreads: h.CPUThreads, CPUBandwidth: DefaultCPUBandwidth}
+	threads := h.CPUCores // llama.cpp's default: one thread per physical core
+	if threads <= 0 {
+		threads = h.CPUThreads
+	}
+	t := estimate.Target{RAMBytes: h.RAMAvailBytes, CPUThreads: threads, CPUBandwidth: DefaultCPUBandwidth}
 	if t.RAMBytes == 0 {
 		t.RAMBytes = h.RAMTotalBytes
 	}
-	t.CPUGFLOPS = float64(max(h.CPUThreads, 1)) * 50 // ~50 GFLOPS/thread with AVX2 FMA
+	t.CPUGFLOPS = float64(max(threads, 1)) * 50 // ~50 GFLOPS/thread with AVX2 FMA
 	var notes []string
 	if v, err := strconv.ParseFloat(os.Getenv("FITBENCH_RAM_BW"), 64); err == nil && v > 0 {
 		t.CPUBandwidth = v
