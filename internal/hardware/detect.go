@@ -23,15 +23,15 @@ type GPU struct {
 
 // Hardware is what Detect found.
 type Hardware struct {
-	GPUs          []GPU    `json:"gpus"`
-	RAMTotalBytes uint64   `json:"ram_total_bytes"`
-	RAMAvailBytes uint64   `json:"ram_available_bytes"`
-	CPUModel      string   `json:"cpu_model"`
-	CPUThreads    int      `json:"cpu_threads"` // logical CPUs
+	GPUs          []GPU  `json:"gpus"`
+	RAMTotalBytes uint64 `json:"ram_total_bytes"`
+	RAMAvailBytes uint64 `json:"ram_available_bytes"`
+	CPUModel      string `json:"cpu_model"`
+	CPUThreads    int    `json:"cpu_threads"` // logical CPUs
 	// CPUCores is physical cores: what llama.cpp and Ollama use as their
 	// default thread count, so CPU-side speed estimates use it.
-	CPUCores int `json:"cpu_cores"`
-	Notes         []string `json:"notes,omitempty"`
+	CPUCores int      `json:"cpu_cores"`
+	Notes    []string `json:"notes,omitempty"`
 }
 
 // Detect queries nvidia-smi and rocm-smi when on PATH, /proc/meminfo and
