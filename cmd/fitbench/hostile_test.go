@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fitbench/fitbench/internal/gguf"
@@ -46,7 +47,8 @@ func TestInstallRefusesHostileNames(t *testing.T) {
 	f.model("testorg/Evil-GGUF", "Evil-Q8_0", withType(small, gguf.TypeQ8_0))
 	real := f.hub.URL()
 	target, _ := url.Parse(real)
-	var hostile string
+	var hostile atomic.Value // string; read by the proxy's goroutines
+	hostile.Store("")
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		if !strings.Contains(resp.Request.URL.Path, "/tree/") && !strings.HasPrefix(resp.Request.URL.Path, "/api/models/") {
@@ -57,7 +59,7 @@ func TestInstallRefusesHostileNames(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		enc, _ := json.Marshal(hostile)
+		enc, _ := json.Marshal(hostile.Load().(string))
 		b = bytes.ReplaceAll(b, []byte(`"Evil-Q8_0.gguf"`), enc)
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		resp.ContentLength = int64(len(b))
@@ -74,7 +76,7 @@ func TestInstallRefusesHostileNames(t *testing.T) {
 	before := snapshot(t, outside)
 	for _, name := range []string{"../../x-Q8_0.gguf", "../../../x-Q8_0.gguf", "/tmp/x-Q8_0.gguf",
 		"a/../../b-Q8_0.gguf", "x\x00-Q8_0.gguf", "./x-Q8_0.gguf", "a//x-Q8_0.gguf", `..\..\x-Q8_0.gguf`} {
-		hostile = name
+		hostile.Store(name)
 		r := f.runEnv([]string{"HF_ENDPOINT=" + srv.URL}, "", "install", "testorg/Evil-GGUF:Q8_0", "--no-bench")
 		if r.code == 0 {
 			t.Errorf("%q: install succeeded: %s", name, r)
