@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/fitbench/fitbench/internal/analyze"
@@ -46,16 +45,9 @@ func runAnalyze(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give one INPUT (a URL, org/repo[:QUANT], - for stdin, or a .gguf path)", errUsage)
-	}
-	input := args[0]
-	if input == "-" {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, 8<<20))
-		if err != nil {
-			return err
-		}
-		input = string(b)
+	input, err := oneInput(e, args, "a URL, org/repo[:QUANT], - for stdin, or a .gguf path")
+	if err != nil {
+		return err
 	}
 	fail := func(err error) error {
 		if err != nil && *asJSON {

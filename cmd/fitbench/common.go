@@ -62,3 +62,19 @@ func orDash(v float64, format string) string {
 	}
 	return fmt.Sprintf(format, v)
 }
+
+// oneInput returns the single INPUT argument; "-" reads it from standard input
+// (how a whole copied model page arrives), up to 8 MB.
+func oneInput(e env, args []string, what string) (string, error) {
+	if len(args) != 1 {
+		return "", fmt.Errorf("%w: give one INPUT (%s)", errUsage, what)
+	}
+	if args[0] != "-" {
+		return args[0], nil
+	}
+	b, err := io.ReadAll(io.LimitReader(e.stdin, 8<<20))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}

@@ -35,16 +35,9 @@ func runInstall(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give one INPUT (a URL, org/repo[:QUANT] or - for stdin)", errUsage)
-	}
-	input := args[0]
-	if input == "-" {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, 8<<20))
-		if err != nil {
-			return err
-		}
-		input = string(b)
+	input, err := oneInput(e, args, "a URL, org/repo[:QUANT] or - for stdin")
+	if err != nil {
+		return err
 	}
 	req, err := installRequest(input, *quant, *file)
 	if err != nil {
