@@ -46,7 +46,7 @@ func runBench(ctx context.Context, e env) error {
 	if *full {
 		*samples = 5000
 	}
-	_, db, err := openRegistry(*home)
+	dir, db, err := openRegistry(*home)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func runBench(ctx context.Context, e env) error {
 		return err
 	}
 	cfg := benchConfig{engine: *engineName, baseURL: *baseURL, model: *model, ctx: *ctxLen, parallel: *parallel,
-		concurrency: *conc, maxTokens: *maxTokens, dataset: *dataset, full: *full}
+		concurrency: *conc, maxTokens: *maxTokens, dataset: *dataset, full: *full, dataDir: dir.Root}
 	b := cfg.benchmarker(db, cachedHardware())
 	if cfg.dataset != "" { // fail on a bad file before starting an engine
 		if _, err := b.Dataset(); err != nil {

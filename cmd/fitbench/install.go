@@ -58,7 +58,7 @@ func runInstall(ctx context.Context, e env) error {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := install.Config{DB: db, Dir: dir, Hub: h, Fetcher: dl, Estimator: &variantEstimator{a: newAnalyzer(h, db, hw)}, Logger: quiet}
 	if !*noBench {
-		cfg.Bench = benchConfig{engine: *engineName, maxTokens: *maxTokens}.benchmarker(db, hw)
+		cfg.Bench = benchConfig{engine: *engineName, maxTokens: *maxTokens, dataDir: dir.Root}.benchmarker(db, hw)
 	}
 	mgr := install.New(cfg)
 	pp := newProgressPrinter(e.stderr)

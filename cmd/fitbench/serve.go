@@ -46,7 +46,7 @@ func runServe(ctx context.Context, e env) error {
 	h := newHub()
 	hw := cachedHardware()
 	mgr := install.New(install.Config{DB: db, Dir: dir, Hub: h, Fetcher: install.NewDownloader(),
-		Estimator: &variantEstimator{a: newAnalyzer(h, db, hw)}, Bench: newBenchmarker(db, *engineName, hw),
+		Estimator: &variantEstimator{a: newAnalyzer(h, db, hw)}, Bench: newBenchmarker(db, dir.Root, *engineName, hw),
 		Logger: logger})
 	if resumed, err := mgr.Recover(ctx, true); err != nil {
 		logger.Warn("recovering unfinished installs failed", "err", err)

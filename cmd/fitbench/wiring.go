@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/fitbench/fitbench/internal/analyze"
@@ -43,6 +44,9 @@ type benchConfig struct {
 	maxTokens   int
 	dataset     string
 	full        bool
+	// dataDir holds what a spawned engine writes: its log and, for Ollama, its
+	// model store (kept between runs, so a model's blob is imported once).
+	dataDir string
 }
 
 func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
@@ -53,9 +57,13 @@ func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hard
 	b := &install.EngineBench{
 		DB: db,
 		Engine: func(ctx context.Context) (engine.Engine, error) {
-			return engine.ByName(ctx, c.engine, c.baseURL, c.model)
+			e, err := engine.ByName(ctx, c.engine, c.baseURL, c.model)
+			if o, ok := e.(*engine.Ollama); ok && c.dataDir != "" {
+				o.ModelsDir = filepath.Join(c.dataDir, "engines", "ollama")
+			}
+			return e, err
 		},
-		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel},
+		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel, LogDir: engineLogDir(c.dataDir)},
 		Options:    bench.Options{Concurrency: c.concurrency, MaxTokens: c.maxTokens},
 		UseGPUPlan: true,
 		Hardware: func(ctx context.Context) (any, error) {
@@ -72,8 +80,21 @@ func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hard
 	return b
 }
 
-func newBenchmarker(db *registry.DB, engineName string, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
-	b := benchConfig{engine: engineName, maxTokens: envInt("FITBENCH_BENCH_MAX_TOKENS", 0)}.benchmarker(db, hw)
+// engineLogDir is where spawned engines log: inside the data directory, so
+// fitbench writes nowhere else ("" = the engine package's temporary directory).
+func engineLogDir(dataDir string) string {
+	if dataDir == "" {
+		return ""
+	}
+	d := filepath.Join(dataDir, "logs", "engines")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return ""
+	}
+	return d
+}
+
+func newBenchmarker(db *registry.DB, dataDir, engineName string, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
+	b := benchConfig{engine: engineName, maxTokens: envInt("FITBENCH_BENCH_MAX_TOKENS", 0), dataDir: dataDir}.benchmarker(db, hw)
 	// The sample count when a request names none (the page's empty Samples
 	// field, `install --benchmark`): 100 on a GPU is a minute, on a small CPU
 	// it can be several, so a slow machine may lower it.
