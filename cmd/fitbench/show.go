@@ -52,8 +52,10 @@ func runShow(ctx context.Context, e env) error {
 	row("Size", orDash(m.SizeGB, "%.2f GB"))
 	row("Est. memory", orDash(m.EstimatedMemoryGB, "%.2f GB")+"  (estimate)")
 	row("CPU offload", fmt.Sprintf("%.2f GB, %d/%d layers on GPU (estimate)", m.CPUOffloadGB, m.GPULayers, m.TotalLayers))
-	row("Speed", fmt.Sprintf("estimate ~%s tok/s, measured %s tok/s output, %s tok/s total",
-		orDash(m.EstimatedThroughput, "%.0f"), orDash(m.OutputTokS, "%.1f"), orDash(m.TotalTokS, "%.1f")))
+	row("Decode", fmt.Sprintf("estimate ~%s tok/s, measured %s tok/s (%s)",
+		orDash(m.EstimatedThroughput, "%.0f"), orDash(m.DecodeTokS, "%.1f"), orStr(m.Engine, "not benchmarked")))
+	row("Benchmark", fmt.Sprintf("%s tok/s output, %s tok/s total (prompt + output)",
+		orDash(m.OutputTokS, "%.1f"), orDash(m.TotalTokS, "%.1f")))
 	row("Quality", stars(m.QualityStars))
 	row("Path", m.LocalPath)
 	for _, f := range m.Files {
