@@ -16,6 +16,18 @@ const (
 	maxChunk   = 64 << 20
 )
 
+// PartialReaderAt is implemented by readers that can answer a read with fewer
+// bytes than asked as long as at least min arrive (a streamed HTTP body): the
+// window then takes what has arrived instead of waiting for a whole read-ahead
+// chunk, so a header costs only its own bytes on a slow link.
+type PartialReaderAt interface {
+	ReadAtLeast(p []byte, off int64, min int) (int, error)
+}
+
+// partialChunk is the window size asked of a PartialReaderAt: an upper bound
+// per refill, not an amount waited for.
+const partialChunk = 1 << 20
+
 // window is a sequential little-endian decoder over an io.ReaderAt that only ever
 // issues large reads. pos is the absolute offset of the next byte to decode.
 type window struct {
@@ -61,7 +73,11 @@ func (w *window) need(n uint64, what string) ([]byte, error) {
 // fill reloads the window at pos with at least n bytes, keeping any bytes of the
 // old window that are still ahead of pos so nothing is fetched twice.
 func (w *window) fill(n uint64) error {
+	pr, partial := w.r.(PartialReaderAt)
 	want := uint64(w.chunk)
+	if partial {
+		want = partialChunk
+	}
 	if n > want {
 		want = n
 	}
@@ -77,7 +93,13 @@ func (w *window) fill(n uint64) error {
 		kept = copy(nb, w.buf[w.pos-w.bufOff:])
 	}
 	at := w.pos + int64(kept)
-	got, err := w.r.ReadAt(nb[kept:], at)
+	var got int
+	var err error
+	if partial && uint64(kept) < n {
+		got, err = pr.ReadAtLeast(nb[kept:], at, int(n)-kept)
+	} else {
+		got, err = w.r.ReadAt(nb[kept:], at)
+	}
 	// A short read is fine as long as it covers what is needed now: a reader may
 	// hold only the header (ReadOptions.HeaderOnly) even though size is the file's.
 	if uint64(kept+got) < n {

@@ -101,6 +101,29 @@ func (r *RemoteFile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// ReadAtLeast implements gguf.PartialReaderAt: in stream mode it returns as
+// soon as min bytes (and whatever else has already arrived) are read, so a
+// header read never waits for read-ahead it will not use. Otherwise it is ReadAt.
+func (r *RemoteFile) ReadAtLeast(p []byte, off int64, min int) (int, error) {
+	r.mu.Lock()
+	if !r.stream || r.body == nil || off != r.pos || off+int64(len(p)) > r.end || min <= 0 {
+		r.mu.Unlock()
+		return r.ReadAt(p, off)
+	}
+	defer r.mu.Unlock()
+	m, err := io.ReadAtLeast(r.body, p, min)
+	r.pos += int64(m)
+	r.Bytes += int64(m)
+	if err != nil {
+		r.closeBody(false)
+		if m >= min {
+			return m, nil
+		}
+		return m, &Error{Kind: Unreachable, Msg: fmt.Sprintf("the connection ended early while reading %s", r.path), Err: err}
+	}
+	return m, nil
+}
+
 // readStream fills p from the open body, skipping forward if needed; a read
 // behind the stream, beyond its range, or after a broken body opens a new one.
 func (r *RemoteFile) readStream(p []byte, off int64) error {
