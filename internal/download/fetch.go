@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -125,18 +124,11 @@ func (d *dl) run(ctx context.Context) (string, error) {
 	downloaded := make(chan struct{})
 	go func() { hashDone <- d.hash(ctx, downloaded) }()
 
-	var wg sync.WaitGroup
-	for range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := d.worker(ctx); err != nil {
-				cancel(err)
-			}
-		}()
-	}
+	pool := &workerPool{d: d, ctx: ctx, cancel: cancel, allDone: make(chan struct{})}
+	pool.spawn()
+	go pool.ramp(parts)
 	stopSaver := d.saver()
-	wg.Wait()
+	<-pool.allDone
 	stopSaver()
 	if err := context.Cause(ctx); err != nil {
 		<-hashDone

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -30,12 +31,23 @@ func main() {
 	capSize := flag.Int64("cap-size", 256<<20, "bytes of the file for the throttled comparison")
 	capRate := flag.Int64("cap", 20_000_000, "per-connection bandwidth cap in bytes/s")
 	runs := flag.Int("runs", 3, "runs per measurement (median reported)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.IntVar(&loopbackParts, "parts", 0, "fitbench's parts in the unthrottled comparison (0 = its default)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*size, *capSize, *capRate, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "download bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
+
+var loopbackParts int
 
 func run(size, capSize, capRate int64, runs int) error {
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -64,7 +76,7 @@ func run(size, capSize, capRate int64, runs int) error {
 		return err
 	}
 	defer h.Close()
-	ours, theirs, err := compare(h, "big.gguf", big, bigSHA, out, runs, 0)
+	ours, theirs, err := compare(h, "big.gguf", big, bigSHA, out, runs, loopbackParts)
 	if err != nil {
 		return err
 	}
