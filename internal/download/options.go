@@ -40,7 +40,7 @@ type FileSpec struct {
 
 // Options tunes a Fetch. Zero values pick the defaults noted.
 type Options struct {
-	Parts        int            // parallel connections per file; 0 = 1 per 32 MiB, 1..8
+	Parts        int            // most parallel connections per file; 0 = 1 per 32 MiB, 1..8 (see ramp.go)
 	ChunkSize    int64          // unit of work and of resume; 0 = 16 MiB (smaller for small files)
 	Client       *http.Client   // 0 = a client with sane timeouts and no compression
 	OnProgress   func(Snapshot) // called from one goroutine, every Interval and at the end
