@@ -237,3 +237,14 @@ func (db *DB) SetDecode(ctx context.Context, modelID, engine string, decodeTokS 
 		engine, decodeTokS, decodeTokS, now(), modelID)
 	return affected(res, err, "set decode speed", modelID)
 }
+
+// ModelsVersion is a number that changes whenever any model row changes, in
+// this process or another (a trigger bumps it): a cheap key for caches of
+// ListModels.
+func (db *DB) ModelsVersion(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.r.QueryRowContext(ctx, `SELECT n FROM models_version WHERE id = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("registry: models version: %w", err)
+	}
+	return n, nil
+}

@@ -347,3 +347,35 @@ func TestOddPath(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestModelsVersionChangesWithEveryModelWrite(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v0, err := db.ModelsVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func() error{
+		func() error { _, err := db.UpsertModel(ctx, &Model{ModelID: "o/r:Q4_0", Status: StatusDownloading}); return err },
+		func() error { return db.SetStatus(ctx, "o/r:Q4_0", StatusDownloaded, "") },
+		func() error { return db.DeleteModel(ctx, "o/r:Q4_0") },
+	}
+	prev := v0
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+		v, err := db.ModelsVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == prev {
+			t.Fatalf("step %d: version stayed %d after a model write", i, v)
+		}
+		prev = v
+	}
+}

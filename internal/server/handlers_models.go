@@ -20,15 +20,6 @@ func itemID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-func (s *Server) handleListModels(w http.ResponseWriter, r *http.Request) {
-	models, err := s.deps.Registry.ListModels(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "models": models})
-}
-
 // handleModelGet serves GET /api/models/{id} and GET /api/models/{id}/benchmarks.
 func (s *Server) handleModelGet(w http.ResponseWriter, r *http.Request) {
 	id, err := itemID(r)

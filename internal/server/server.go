@@ -28,6 +28,7 @@ type Server struct {
 	// firstEventWait: how long a progress stream waits for a job that has
 	// neither state nor registry row (tests shorten it).
 	firstEventWait time.Duration
+	models         modelListCache // GET /api/models, per registry version
 }
 
 // New checks the configuration and builds the handler. It refuses to serve a
