@@ -360,7 +360,10 @@ func TestModelsVersionChangesWithEveryModelWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := []func() error{
-		func() error { _, err := db.UpsertModel(ctx, &Model{ModelID: "o/r:Q4_0", Status: StatusDownloading}); return err },
+		func() error {
+			_, err := db.UpsertModel(ctx, &Model{ModelID: "o/r:Q4_0", Status: StatusDownloading})
+			return err
+		},
 		func() error { return db.SetStatus(ctx, "o/r:Q4_0", StatusDownloaded, "") },
 		func() error { return db.DeleteModel(ctx, "o/r:Q4_0") },
 	}
