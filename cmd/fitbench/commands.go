@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 )
 
@@ -131,5 +130,3 @@ func newFlagSet(name string, e env) *flag.FlagSet {
 	}
 	return fs
 }
-
-func quoteList(xs []string) string { return strings.Join(xs, ", ") }

@@ -69,20 +69,6 @@ func newFixture(t *testing.T, opts localhub.Options) *fixture {
 	return f
 }
 
-// restartHub replaces the hub by a fresh one over the same root (same
-// commits, no queued faults).
-func (f *fixture) restartHub(opts localhub.Options) {
-	f.t.Helper()
-	f.hub.Close()
-	opts.Root = f.root
-	h, err := localhub.Start(opts)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { h.Close() })
-	f.hub = h
-}
-
 // model writes a synth model into ROOT/repo and returns its file paths.
 func (f *fixture) model(repo, base string, spec synth.Spec) []string {
 	f.t.Helper()

@@ -84,9 +84,6 @@ func NewWriter(w io.Writer, kv []KV, tensors []TensorSpec) (*Writer, error) {
 
 func alignUp(n, a uint64) uint64 { return (n + a - 1) / a * a }
 
-// HeaderSize is the offset of the data region (header plus padding).
-func (w *Writer) HeaderSize() int64 { return w.headerSize }
-
 // TotalSize is the complete file size once all tensor data is written.
 func (w *Writer) TotalSize() int64 { return w.headerSize + int64(w.dataSize) }
 

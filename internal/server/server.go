@@ -115,9 +115,6 @@ func (s *Server) routes() http.Handler {
 // Handler is the complete HTTP handler (security checks included).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Addr is the configured listen address.
-func (s *Server) Addr() string { return s.cfg.Addr }
-
 // ListenAndServe serves until ctx ends, then shuts down gracefully: requests in
 // flight get a few seconds to finish; WebSocket streams are closed.
 func (s *Server) ListenAndServe(ctx context.Context) error {

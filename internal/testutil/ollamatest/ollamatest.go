@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -219,15 +218,4 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
-}
-
-// ContainsAll reports whether the log holds every needle (a small helper for
-// tests that wait for load lines).
-func ContainsAll(log string, needles ...string) bool {
-	for _, n := range needles {
-		if !strings.Contains(log, n) {
-			return false
-		}
-	}
-	return true
 }
