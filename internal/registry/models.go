@@ -132,11 +132,11 @@ func (db *DB) UpsertModel(ctx context.Context, m *Model) (int64, error) {
 	ts := now()
 	var id int64
 	err = db.w.QueryRowContext(ctx, `INSERT INTO model_registry (
-		model_id, name, local_path, quantization_type, size_gb, estimated_memory_gb, cpu_offload_gb,
+		id, model_id, name, local_path, quantization_type, size_gb, estimated_memory_gb, cpu_offload_gb,
 		throughput_tokens_per_sec, status, status_reason, repo, revision, commit_sha, files, size_bytes,
 		param_count, architecture, context_length, quality_stars, estimated_throughput, output_tok_s,
 		total_tok_s, gpu_layers, total_layers, source, engine, decode_tok_s, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (`+nextID("model_registry")+`,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(model_id) DO UPDATE SET
 		name=excluded.name, local_path=excluded.local_path, quantization_type=excluded.quantization_type,
 		size_gb=excluded.size_gb, estimated_memory_gb=excluded.estimated_memory_gb,
@@ -247,4 +247,10 @@ func (db *DB) ModelsVersion(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("registry: models version: %w", err)
 	}
 	return n, nil
+}
+
+// nextID is the SQL expression for a table's next id from id_sequences
+// (migration 0006): ids are never reused, even after the newest row is deleted.
+func nextID(table string) string {
+	return `(SELECT n + 1 FROM id_sequences WHERE name = '` + table + `')`
 }

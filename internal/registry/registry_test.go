@@ -382,3 +382,39 @@ func TestModelsVersionChangesWithEveryModelWrite(t *testing.T) {
 		prev = v
 	}
 }
+
+// Deleting the newest model (and with it its runs) must not hand its ids to
+// the next model or run: pages and links hold numeric ids.
+func TestIDsAreNeverReused(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id1, err := db.UpsertModel(ctx, &Model{ModelID: "o/a:Q4_0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run1, err := db.StartRun(ctx, &BenchmarkRun{ModelID: "o/a:Q4_0", Engine: "ollama"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := db.UpsertModel(ctx, &Model{ModelID: "o/a:Q4_0", Name: "renamed"}); err != nil || again != id1 {
+		t.Fatalf("upsert of the same model: id %d, %v; want %d", again, err, id1)
+	}
+	if err := db.DeleteModel(ctx, "o/a:Q4_0"); err != nil {
+		t.Fatal(err)
+	}
+	id2, err := db.UpsertModel(ctx, &Model{ModelID: "o/b:Q4_0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run2, err := db.StartRun(ctx, &BenchmarkRun{ModelID: "o/b:Q4_0", Engine: "ollama"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id2 <= id1 || run2 <= run1 {
+		t.Fatalf("ids reused: model %d after %d, run %d after %d", id2, id1, run2, run1)
+	}
+}

@@ -80,8 +80,8 @@ func (db *DB) StartRun(ctx context.Context, r *BenchmarkRun) (int64, error) {
 	}
 	r.Status = RunRunning
 	res, err := db.w.ExecContext(ctx, `INSERT INTO benchmark_runs
-		(model_id, engine, engine_flags, hardware, samples, concurrency, status, started_at)
-		VALUES (?,?,?,?,?,?,?,?)`,
+		(id, model_id, engine, engine_flags, hardware, samples, concurrency, status, started_at)
+		VALUES (`+nextID("benchmark_runs")+`,?,?,?,?,?,?,?,?)`,
 		r.ModelID, r.Engine, jsonOr(r.EngineFlags, "{}"), jsonOr(r.Hardware, "{}"), r.Samples,
 		r.Concurrency, r.Status, fmtTime(r.StartedAt))
 	if err != nil {
