@@ -59,7 +59,13 @@ func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hard
 		Engine: func(ctx context.Context) (engine.Engine, error) {
 			e, err := engine.ByName(ctx, c.engine, c.baseURL, c.model)
 			if o, ok := e.(*engine.Ollama); ok && c.dataDir != "" {
+				// A server fitbench starts keeps its models and its HOME (Ollama
+				// writes a key pair there) inside the data directory.
 				o.ModelsDir = filepath.Join(c.dataDir, "engines", "ollama")
+				home := filepath.Join(c.dataDir, "engines", "ollama-home")
+				if err := os.MkdirAll(home, 0o755); err == nil {
+					o.Env = append(o.Env, "HOME="+home)
+				}
 			}
 			return e, err
 		},
