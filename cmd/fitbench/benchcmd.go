@@ -40,21 +40,14 @@ func runBench(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give one model id (see fitbench list)", errUsage)
-	}
 	if *full {
 		*samples = 5000
 	}
-	dir, db, err := openRegistry(*home)
+	dir, db, m, err := openModel(ctx, *home, args)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	m, err := db.GetModel(ctx, args[0])
-	if err != nil {
-		return err
-	}
 	cfg := benchConfig{engine: *engineName, baseURL: *baseURL, model: *model, ctx: *ctxLen, parallel: *parallel,
 		concurrency: *conc, maxTokens: *maxTokens, dataset: *dataset, full: *full, dataDir: dir.Root}
 	b := cfg.benchmarker(db, cachedHardware())

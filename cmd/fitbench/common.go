@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -77,4 +78,22 @@ func oneInput(e env, args []string, what string) (string, error) {
 		return "", err
 	}
 	return string(b), nil
+}
+
+// openModel takes the single model-id argument of show, rm and bench, opens the
+// registry and finds the model. The caller closes the registry.
+func openModel(ctx context.Context, home string, args []string) (datadir.Dir, *registry.DB, *registry.Model, error) {
+	if len(args) != 1 {
+		return datadir.Dir{}, nil, nil, fmt.Errorf("%w: give one model id (see fitbench list)", errUsage)
+	}
+	dir, db, err := openRegistry(home)
+	if err != nil {
+		return dir, nil, nil, err
+	}
+	m, err := db.GetModel(ctx, args[0])
+	if err != nil {
+		db.Close()
+		return dir, nil, nil, err
+	}
+	return dir, db, m, nil
 }

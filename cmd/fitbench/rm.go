@@ -24,18 +24,11 @@ func runRm(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give one model id (see fitbench list)", errUsage)
-	}
-	dir, db, err := openRegistry(*home)
+	dir, db, m, err := openModel(ctx, *home, args)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	m, err := db.GetModel(ctx, args[0])
-	if err != nil {
-		return err
-	}
 	removed, err := install.Remove(ctx, db, dir, m, *keep)
 	if err != nil {
 		return err

@@ -23,18 +23,11 @@ func runShow(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give one model id (see fitbench list)", errUsage)
-	}
-	_, db, err := openRegistry(*home)
+	_, db, m, err := openModel(ctx, *home, args)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	m, err := db.GetModel(ctx, args[0])
-	if err != nil {
-		return err
-	}
 	runs, err := db.ListRuns(ctx, m.ModelID)
 	if err != nil {
 		return err

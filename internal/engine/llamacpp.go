@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 
@@ -25,18 +24,7 @@ var llamaInstallHint = "build llama.cpp's llama-server (https://github.com/ggml-
 // Start runs llama-server -m FILE -ngl N -c CTX -np P and waits for /health to
 // answer 200 (it answers 503 while the model loads).
 func (l *LlamaCpp) Start(ctx context.Context, s Settings) (Instance, error) {
-	bin := l.Binary
-	if bin == "" {
-		p, err := exec.LookPath("llama-server")
-		if err != nil {
-			return nil, &NotAvailableError{Engine: "llamacpp", Msg: "llama-server is not on PATH", Hint: llamaInstallHint, Err: err}
-		}
-		bin = p
-	}
-	if s.ModelPath == "" {
-		return nil, fmt.Errorf("llamacpp: no model file given")
-	}
-	port, err := freePort()
+	bin, port, err := prepareSpawn(l.Binary, "llama-server", "llamacpp", llamaInstallHint, s)
 	if err != nil {
 		return nil, err
 	}

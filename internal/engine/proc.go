@@ -159,3 +159,20 @@ func waitReady(ctx context.Context, url string, p *proc) error {
 		}
 	}
 }
+
+// prepareSpawn is what every engine fitbench spawns needs first: its binary
+// (explicit, else command on PATH — or a NotAvailableError naming how to
+// install it), a model file, and a free loopback port.
+func prepareSpawn(explicit, command, engine, hint string, s Settings) (bin string, port int, err error) {
+	bin = explicit
+	if bin == "" {
+		if bin, err = exec.LookPath(command); err != nil {
+			return "", 0, &NotAvailableError{Engine: engine, Msg: command + " is not on PATH", Hint: hint, Err: err}
+		}
+	}
+	if s.ModelPath == "" {
+		return "", 0, fmt.Errorf("%s: no model file given", engine)
+	}
+	port, err = freePort()
+	return bin, port, err
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,18 +23,7 @@ var vllmInstallHint = "pip install vllm (needs a supported GPU)"
 
 // Start runs vllm serve FILE --tokenizer … and waits for /health.
 func (v *VLLM) Start(ctx context.Context, s Settings) (Instance, error) {
-	bin := v.Binary
-	if bin == "" {
-		p, err := exec.LookPath("vllm")
-		if err != nil {
-			return nil, &NotAvailableError{Engine: "vllm", Msg: "vllm is not on PATH", Hint: vllmInstallHint, Err: err}
-		}
-		bin = p
-	}
-	if s.ModelPath == "" {
-		return nil, fmt.Errorf("vllm: no model file given")
-	}
-	port, err := freePort()
+	bin, port, err := prepareSpawn(v.Binary, "vllm", "vllm", vllmInstallHint, s)
 	if err != nil {
 		return nil, err
 	}
