@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -52,26 +51,9 @@ func (l *LlamaCpp) Start(ctx context.Context, s Settings) (Instance, error) {
 		args = append(args, "--alias", s.ModelID)
 	}
 	args = append(args, extraArgs(s.Extra)...)
-	dir := s.LogDir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "fitbench-llamacpp-"); err != nil {
-			return nil, fmt.Errorf("llama-server log directory: %w", err)
-		}
-	}
-	p, err := startProc(ctx, bin, args, nil, filepath.Join(dir, fmt.Sprintf("llama-server-%d.log", port)))
+	p, base, c, err := spawnAndWait(ctx, "llamacpp", "llama-server", bin, args, port, s, l.Client)
 	if err != nil {
 		return nil, err
-	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	sctx, cancel := context.WithTimeout(ctx, s.startTimeout())
-	defer cancel()
-	if err := waitReady(sctx, base+"/health", p); err != nil {
-		p.stop(context.Background())
-		return nil, &LoadError{Engine: "llamacpp", Model: s.ModelPath, Err: err}
-	}
-	c := l.Client
-	if c == nil {
-		c = &http.Client{}
 	}
 	model := s.ModelID
 	if model == "" {

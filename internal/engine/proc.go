@@ -176,3 +176,32 @@ func prepareSpawn(explicit, command, engine, hint string, s Settings) (bin strin
 	port, err = freePort()
 	return bin, port, err
 }
+
+// spawnAndWait starts a server engine with its log in s.LogDir (default a
+// temporary directory), waits until GET /health answers 200 within the start
+// timeout, and returns the process, its base URL and the HTTP client to use.
+func spawnAndWait(ctx context.Context, engine, logName, bin string, args []string, port int, s Settings,
+	client *http.Client) (*proc, string, *http.Client, error) {
+	dir := s.LogDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "fitbench-"+engine+"-"); err != nil {
+			return nil, "", nil, fmt.Errorf("%s log directory: %w", engine, err)
+		}
+	}
+	p, err := startProc(ctx, bin, args, nil, filepath.Join(dir, fmt.Sprintf("%s-%d.log", logName, port)))
+	if err != nil {
+		return nil, "", nil, err
+	}
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	sctx, cancel := context.WithTimeout(ctx, s.startTimeout())
+	defer cancel()
+	if err := waitReady(sctx, base+"/health", p); err != nil {
+		p.stop(context.Background())
+		return nil, "", nil, &LoadError{Engine: engine, Model: s.ModelPath, Err: err}
+	}
+	if client == nil {
+		client = &http.Client{}
+	}
+	return p, base, client, nil
+}

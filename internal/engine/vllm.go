@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,26 +56,9 @@ func (v *VLLM) Start(ctx context.Context, s Settings) (Instance, error) {
 		args = append(args, "--kv-cache-dtype", s.CacheType)
 	}
 	args = append(args, extraArgs(s.Extra)...)
-	dir := s.LogDir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "fitbench-vllm-"); err != nil {
-			return nil, fmt.Errorf("vllm log directory: %w", err)
-		}
-	}
-	p, err := startProc(ctx, bin, args, nil, filepath.Join(dir, fmt.Sprintf("vllm-%d.log", port)))
+	p, base, c, err := spawnAndWait(ctx, "vllm", "vllm", bin, args, port, s, v.Client)
 	if err != nil {
 		return nil, err
-	}
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	sctx, cancel := context.WithTimeout(ctx, s.startTimeout())
-	defer cancel()
-	if err := waitReady(sctx, base+"/health", p); err != nil {
-		p.stop(context.Background())
-		return nil, &LoadError{Engine: "vllm", Model: s.ModelPath, Err: err}
-	}
-	c := v.Client
-	if c == nil {
-		c = &http.Client{}
 	}
 	return &spawnedInstance{engine: "vllm", base: base, model: model, flags: argsToFlags(args[1:]),
 		parallel: par, proc: p, client: c, memory: vllmMemory}, nil
