@@ -37,7 +37,7 @@ func Calibrate(ms []Measurement, machine estimate.Target) *estimate.Calibration 
 			continue
 		}
 		sum, err := gguf.MergeSummaries(files)
-		if err != nil {
+		if err != nil || sum.Validate() != nil {
 			continue
 		}
 		in := estimate.Input{Summary: sum, Engine: m.Engine, Context: m.Context, Target: machine, GPULayers: m.GPULayers}

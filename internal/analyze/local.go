@@ -30,8 +30,11 @@ func (a *Analyzer) analyzeLocal(ctx context.Context, path string, req Request) (
 		hf = append(hf, hub.File{Path: p, Size: f.Size})
 	}
 	sum, err := gguf.MergeSummaries(parsed)
+	if err == nil {
+		err = sum.Validate()
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	target, assumed, err := a.target(ctx, req)
 	if err != nil {

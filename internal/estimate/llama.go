@@ -198,6 +198,9 @@ func deviceCompute(shape graphShape, layers, nL int, hasOutput bool) uint64 {
 	if blocks <= 0 && !hasOutput {
 		return 0
 	}
+	if len(shape.headKV) == 0 {
+		return 0 // no blocks at all: callers validate the summary first (gguf.Summary.Validate)
+	}
 	sh := shape
 	if blocks > 0 && blocks < len(sh.headKV) {
 		sh.headKV = sh.headKV[len(sh.headKV)-blocks:]

@@ -21,4 +21,20 @@ var (
 	ErrDuplicate = errors.New("duplicate GGUF entry")
 	// ErrSplit: shards that do not form one complete split model.
 	ErrSplit = errors.New("inconsistent GGUF split")
+	// ErrIncomplete: a header that lacks what any engine needs to load the model
+	// (block count, width, tensors); see Summary.Validate.
+	ErrIncomplete = errors.New("GGUF header does not describe a loadable model")
 )
+
+// IsFormatError reports whether err comes from a malformed, hostile or
+// incomplete file (one of the sentinels above) rather than from I/O: the
+// file's fault, not the user's or the network's.
+func IsFormatError(err error) bool {
+	for _, s := range []error{ErrNotGGUF, ErrTruncated, ErrUnsupportedVersion, ErrTooLarge, ErrBadAlignment,
+		ErrTensorBounds, ErrOverlappingTensors, ErrUnknownType, ErrBadShape, ErrDuplicate, ErrSplit, ErrIncomplete} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -303,5 +303,8 @@ func (c *Client) ReadHeaders(ctx context.Context, repo, commit string, v Variant
 	if err != nil {
 		return gguf.Summary{}, fmt.Errorf("summarizing %s: %w", v.Files[0].Path, err)
 	}
+	if err := s.Validate(); err != nil {
+		return gguf.Summary{}, fmt.Errorf("%s: %w", v.Files[0].Path, err)
+	}
 	return s, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fitbench/fitbench/internal/gguf"
 	"github.com/fitbench/fitbench/internal/hub"
 	"github.com/fitbench/fitbench/internal/registry"
 )
@@ -85,11 +86,19 @@ func (m *Manager) plan(ctx context.Context, req Request) (*plan, error) {
 // execute runs the pipeline for a claimed model and always ends with a final
 // event (complete or failed) and the registry in a consistent state.
 func (m *Manager) execute(ctx context.Context, p *plan, r *run) {
-	err := m.steps(ctx, p, r)
+	err := m.stepsRecovered(ctx, p, r)
 	if err != nil {
 		m.fail(p, err)
 	}
 	m.release(p.modelID, r, err)
+}
+
+// stepsRecovered runs the pipeline and turns a panic into the job's error, so
+// one hostile or broken model fails its own job instead of taking down the
+// server process with every other download and benchmark in it.
+func (m *Manager) stepsRecovered(ctx context.Context, p *plan, r *run) (err error) {
+	defer recoverInto(&err, m.cfg.Logger, p.modelID)
+	return m.steps(ctx, p, r)
 }
 
 func (m *Manager) publish(ev Event) { m.cfg.Bus.Publish(ev) }
@@ -101,6 +110,10 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 	est := Estimate{}
 	if m.cfg.Estimator != nil {
 		e, err := m.cfg.Estimator.EstimateVariant(ctx, p.listing, p.variant)
+		if errors.Is(err, gguf.ErrIncomplete) || errors.Is(err, gguf.ErrTooLarge) {
+			// No engine could load it: refuse before downloading gigabytes.
+			return err
+		}
 		if err != nil {
 			m.cfg.Logger.Warn("estimate failed; registering without estimates", "model", id, "err", err)
 		} else {

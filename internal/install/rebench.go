@@ -34,7 +34,7 @@ func (m *Manager) StartBenchmark(ctx context.Context, modelID string, samples in
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		err := m.benchmark(context.WithoutCancel(ctx), md.ModelID, samples)
+		err := m.benchmarkRecovered(context.WithoutCancel(ctx), md.ModelID, samples)
 		if err != nil {
 			m.cfg.Logger.Error("benchmark failed", "model", md.ModelID, "err", err)
 			m.publish(Event{ModelID: md.ModelID, Status: StatusFailed, Error: err.Error(), Hint: hintOf(err)})
@@ -44,6 +44,11 @@ func (m *Manager) StartBenchmark(ctx context.Context, modelID string, samples in
 		m.release(md.ModelID, r, err)
 	}()
 	return job, nil
+}
+
+func (m *Manager) benchmarkRecovered(ctx context.Context, modelID string, samples int) (err error) {
+	defer recoverInto(&err, m.cfg.Logger, modelID)
+	return m.benchmark(ctx, modelID, samples)
 }
 
 // benchmark runs the Benchmarker, relaying sample progress to the bus.

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"github.com/fitbench/fitbench/internal/gguf"
 	"log/slog"
 	"net/http"
 
@@ -78,6 +79,10 @@ func classify(err error) (int, string, string) {
 	}
 	if st, msg, hint, ok := classifyHub(err); ok {
 		return st, msg, hint
+	}
+	if gguf.IsFormatError(err) {
+		return http.StatusUnprocessableEntity, err.Error(),
+			"the model file's header is broken or incomplete; choose another variant or tell the repo's owner"
 	}
 	if st, ok := classifyRegistry(err); ok {
 		return st, err.Error(), ""

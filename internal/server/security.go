@@ -107,6 +107,7 @@ func securityHeaders(h http.Header) {
 // headers, Host allow-list, token, Origin on state-changing requests.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer s.recoverRequest(w, r)
 		securityHeaders(w.Header())
 		if !s.hostAllowed(r.Host) {
 			s.writeError(w, r, &StatusError{Status: http.StatusForbidden,
