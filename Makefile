@@ -8,7 +8,7 @@ TOOLS_BIN ?= $(HOME)/.cache/fitbench/tools/bin
 # Tests run on 2 cores next to a real engine; keep package parallelism modest.
 TEST_P ?= 2
 
-.PHONY: build run test test-short bench lint engine fuzz clean
+.PHONY: build run test test-short bench lint engine fuzz cross clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/fitbench ./cmd/fitbench
@@ -29,6 +29,14 @@ test: engine
 	FITBENCH_REQUIRE_ENGINE=1 FITBENCH_REQUIRE_BROWSER=1 PATH="$(TOOLS_BIN):$$PATH" \
 		$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m ./...
 	$(MAKE) fuzz
+	$(MAKE) cross
+
+# The binary must build for the machines people have: macOS (Apple Silicon and
+# Intel) and Windows, besides Linux. Type-checks and links only; nothing runs.
+cross:
+	@for t in darwin/arm64 darwin/amd64 windows/amd64; do \
+		echo "== GOOS/GOARCH $$t"; GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/fitbench || exit 1; \
+	done
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -18,11 +17,11 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 			return nil, fmt.Errorf("download: lock %s: %w", path, err)
 		}
 		for {
-			err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+			err = flockNB(f)
 			if err == nil {
 				break
 			}
-			if err != syscall.EWOULDBLOCK {
+			if err != errWouldBlock {
 				f.Close()
 				return nil, fmt.Errorf("download: lock %s: %w", path, err)
 			}

@@ -43,7 +43,7 @@ func startProc(ctx context.Context, bin string, args, env []string, logPath stri
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = lf
 	cmd.Stderr = lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setProcGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -60,11 +60,6 @@ func startProc(ctx context.Context, bin string, args, env []string, logPath stri
 	}()
 	p.unwatch = context.AfterFunc(ctx, func() { p.signal(syscall.SIGKILL) })
 	return p, nil
-}
-
-// signal sends sig to the whole process group.
-func (p *proc) signal(sig syscall.Signal) {
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
 }
 
 // Pid is the process id (for tests that kill the engine on purpose).

@@ -1,0 +1,23 @@
+//go:build windows
+
+package download
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/windows"
+)
+
+// statfsFree returns the bytes available to the calling user in dir
+// (GetDiskFreeSpaceExW's lpFreeBytesAvailableToCaller, which honours quotas).
+func statfsFree(dir string) (uint64, error) {
+	p, err := windows.UTF16PtrFromString(dir)
+	if err != nil {
+		return 0, fmt.Errorf("download: free space of %s: %w", dir, err)
+	}
+	var avail, total, free uint64
+	if err := windows.GetDiskFreeSpaceEx(p, &avail, &total, &free); err != nil {
+		return 0, fmt.Errorf("download: free space of %s: %w", dir, err)
+	}
+	return avail, nil
+}
