@@ -15,8 +15,15 @@ import (
 // Remove deletes a model's registry row and, unless keepFiles, the files fitbench
 // downloaded for it. Files outside the data directory's models folder (a model
 // registered with add-local) are never deleted: they belong to the user; nor is
-// a file another registry row still names.
+// a file another registry row still names. While another process installs or
+// benchmarks the model (it holds the model's job lock) it refuses with a
+// *BusyError; the lock is held during the removal so no job starts meanwhile.
 func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.Model, keepFiles bool) (int, error) {
+	l, err := TryLockModel(dir, m.ModelID)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Release()
 	if err := db.DeleteModel(ctx, m.ModelID); err != nil {
 		return 0, err
 	}
