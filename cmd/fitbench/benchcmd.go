@@ -48,6 +48,12 @@ func runBench(ctx context.Context, e env) error {
 		return err
 	}
 	defer db.Close()
+	// A model another process installs or benchmarks is busy (issue 14.4).
+	lock, err := install.TryLockModel(dir, m.ModelID)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	cfg := benchConfig{engine: *engineName, baseURL: *baseURL, model: *model, ctx: *ctxLen, parallel: *parallel,
 		concurrency: *conc, maxTokens: *maxTokens, dataset: *dataset, full: *full, dataDir: dir.Root}
 	b := cfg.benchmarker(db, cachedHardware())

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/fitbench/fitbench/internal/datadir"
+	"github.com/fitbench/fitbench/internal/install"
 	"github.com/fitbench/fitbench/internal/registry"
 )
 
@@ -25,6 +27,11 @@ func openRegistry(home string) (datadir.Dir, *registry.DB, error) {
 	db, err := registry.Open(dir.DB())
 	if err != nil {
 		return dir, nil, err
+	}
+	// Files of the first layout move to models/<org>/<repo>/ (issue 14.2); a
+	// failure (a read-only data directory) is retried by the next command.
+	if _, err := install.MigratePaths(context.Background(), db, dir); err != nil {
+		fmt.Fprintf(os.Stderr, "fitbench: warning: moving model files to the new layout: %v\n", err)
 	}
 	return dir, db, nil
 }

@@ -71,7 +71,7 @@ func TestInstallSurvivesSIGKILL(t *testing.T) {
 	size := fileSize(t, src)
 	id := "testorg/Large-GGUF:F16"
 	const parts = 2
-	dest := filepath.Join(f.home, "models", "testorg_Large-GGUF", "Large-F16.gguf")
+	dest := filepath.Join(f.home, "models", "testorg", "Large-GGUF", "Large-F16.gguf")
 
 	cmd := exec.Command(binPath, "install", id, "--no-bench", "--parts", "2")
 	cmd.Env = f.environ()
@@ -166,7 +166,7 @@ func TestInstallFlippedByte(t *testing.T) {
 	src := f.model("testorg/Flip-GGUF", "Flip-F16", medium)[0]
 	size := fileSize(t, src)
 	id := "testorg/Flip-GGUF:F16"
-	dest := filepath.Join(f.home, "models", "testorg_Flip-GGUF", "Flip-F16.gguf")
+	dest := filepath.Join(f.home, "models", "testorg", "Flip-GGUF", "Flip-F16.gguf")
 	f.skipHeaderReads("/Flip-GGUF/", f.headerGets(id))
 	f.hub.Inject(localhub.Fault{Kind: "flip", Path: "/Flip-GGUF/", After: size - 1000})
 	r := f.run("", "install", id, "--no-bench")
@@ -228,7 +228,7 @@ func TestInstallRecoversNetworkFaults(t *testing.T) {
 				f.hub.Inject(ft)
 			}
 			f.ok("", "install", id, "--no-bench")
-			dest := filepath.Join(f.home, "models", strings.ReplaceAll(repo, "/", "_"), "Net-F16.gguf")
+			dest := filepath.Join(f.home, "models", filepath.FromSlash(repo), "Net-F16.gguf")
 			if fileSHA256(t, dest) != fileSHA256(t, src) {
 				t.Fatal("file differs from the source")
 			}
@@ -274,7 +274,7 @@ func TestTwoCLIInstallsAtOnce(t *testing.T) {
 	if len(rows) != 1 || rows[0]["status"] != "untested" {
 		t.Errorf("rows: %v", rows)
 	}
-	dest := filepath.Join(f.home, "models", "testorg_Twice-GGUF", "Twice-F16.gguf")
+	dest := filepath.Join(f.home, "models", "testorg", "Twice-GGUF", "Twice-F16.gguf")
 	if fileSHA256(t, dest) != fileSHA256(t, src) {
 		t.Fatal("file differs from the source")
 	}

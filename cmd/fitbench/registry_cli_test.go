@@ -47,7 +47,7 @@ func TestInstallListShowRm(t *testing.T) {
 	if v, _ := row["estimated_memory_gb"].(float64); v <= 0 {
 		t.Errorf("estimate not recorded: %v", row)
 	}
-	modelsDir := filepath.Join(f.home, "models", "testorg_Small-GGUF")
+	modelsDir := filepath.Join(f.home, "models", "testorg", "Small-GGUF")
 	for _, src := range files["Q4_0"] {
 		dst := filepath.Join(modelsDir, filepath.Base(src))
 		if fileSHA256(t, dst) != fileSHA256(t, src) {

@@ -48,7 +48,7 @@ func Resolve(flagHome string) (Dir, error) {
 // DB is the registry database file.
 func (d Dir) DB() string { return filepath.Join(d.Root, "registry.db") }
 
-// Models holds downloaded models as models/<org>_<repo>/<file>.
+// Models holds downloaded models as models/<org>/<repo>/<path inside the repo>.
 func (d Dir) Models() string { return filepath.Join(d.Root, "models") }
 
 // Logs holds api.log.

@@ -34,11 +34,12 @@ var spec = synth.Spec{Name: "pipe", Layers: 2, Embd: 512, Heads: 8, KVHeads: 2, 
 	Seed: 9, WeightType: gguf.TypeQ8_0}
 
 type world struct {
-	t   *testing.T
-	hub *localhub.Hub
-	src string // the served file
-	dir datadir.Dir
-	db  *registry.DB
+	t    *testing.T
+	hub  *localhub.Hub
+	src  string // the served file
+	root string // the hub's repos
+	dir  datadir.Dir
+	db   *registry.DB
 }
 
 func newWorld(t *testing.T, opts localhub.Options) *world {
@@ -65,7 +66,7 @@ func newWorld(t *testing.T, opts localhub.Options) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &world{t: t, hub: h, src: paths[0], dir: dd, db: db}
+	return &world{t: t, hub: h, src: paths[0], root: root, dir: dd, db: db}
 }
 
 func (w *world) manager(dl *Downloader) *Manager {
@@ -77,7 +78,7 @@ func (w *world) manager(dl *Downloader) *Manager {
 }
 
 func (w *world) dest() string {
-	return filepath.Join(w.dir.Models(), "testorg_Pipe-GGUF", "Pipe-Q8_0.gguf")
+	return filepath.Join(w.dir.Models(), "testorg", "Pipe-GGUF", "Pipe-Q8_0.gguf")
 }
 
 func (w *world) size() int64 {
@@ -292,16 +293,16 @@ func TestSafeFile(t *testing.T) {
 			t.Errorf("safeFile(%q): unclear error %v", bad, err)
 		}
 	}
-	for name, want := range map[string]string{"x.gguf": "x.gguf", "Q4_K_M/x-00001-of-00002.gguf": "x-00001-of-00002.gguf",
+	for name, want := range map[string]string{"x.gguf": "x.gguf", "Q4_K_M/x-00001-of-00002.gguf": "Q4_K_M/x-00001-of-00002.gguf",
 		"a b.gguf": "a b.gguf", "..x.gguf": "..x.gguf"} {
 		p, err := safeFile(dir, name)
 		if err != nil || p != filepath.Join(dir, want) {
 			t.Errorf("safeFile(%q) = %q, %v", name, p, err)
 		}
 	}
-	for _, bad := range []string{"", ".", "..", "a/b", `a\b`, "a\x00"} {
-		if _, err := safeDir(dir, bad); err == nil {
-			t.Errorf("safeDir(%q) accepted", bad)
+	for _, bad := range []string{"", ".", "..", "a", "a/b/c", "../b", "a/..", `a\b/c`, "a/b\x00", "/b"} {
+		if _, err := repoDir(dir, bad); err == nil {
+			t.Errorf("repoDir(%q) accepted", bad)
 		}
 	}
 }
@@ -316,7 +317,7 @@ func FuzzSafeFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if filepath.Dir(p) != dir {
+		if !within(dir, p) || !strings.HasSuffix(p, filepath.FromSlash(name)) {
 			t.Fatalf("safeFile(%q) = %q escapes %s", name, p, dir)
 		}
 	})

@@ -85,6 +85,7 @@ type run struct {
 	job  Job
 	done chan struct{}
 	err  error
+	lock *ModelLock // the cross-process job lock, held until release
 }
 
 // New returns a Manager.
@@ -109,7 +110,10 @@ func (m *Manager) Start(ctx context.Context, req Request) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	r, started := m.claim(plan.modelID)
+	r, started, err := m.claim(plan.modelID)
+	if err != nil {
+		return Job{}, err
+	}
 	if !started {
 		return r.job, nil
 	}
@@ -140,7 +144,22 @@ func (m *Manager) InstallWith(ctx context.Context, req Request, resolved func(mo
 	if resolved != nil {
 		resolved(plan.modelID)
 	}
-	r, started := m.claim(plan.modelID)
+	r, started, err := m.claim(plan.modelID)
+	var busy *BusyError
+	if errors.As(err, &busy) {
+		// Another process is installing or benchmarking it: wait for it
+		// (the install below then finds the verified file), not a second copy.
+		l, werr := lockModelWait(ctx, m.cfg.Dir, plan.modelID, func(b *BusyError) {
+			m.publish(Event{ModelID: plan.modelID, Status: StatusAnalyzing, Message: "waiting: " + b.Error()})
+		})
+		if werr != nil {
+			return Job{}, werr
+		}
+		r, started, err = m.claimLocked(plan.modelID, l)
+	}
+	if err != nil {
+		return Job{}, err
+	}
 	if started {
 		m.execute(ctx, plan, r)
 	} else {
@@ -167,17 +186,32 @@ func (m *Manager) Running(modelID string) (Job, bool) {
 	return r.job, true
 }
 
-func (m *Manager) claim(modelID string) (*run, bool) {
+// claim makes this process the one working on modelID: a job already running
+// here is returned (started false); one running in another process is a
+// *BusyError.
+func (m *Manager) claim(modelID string) (*run, bool, error) {
+	return m.claimLocked(modelID, nil)
+}
+
+// claimLocked is claim with the job lock already taken (nil: take it).
+func (m *Manager) claimLocked(modelID string, l *ModelLock) (*run, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r, ok := m.running[modelID]; ok {
+		l.Release()
 		j := r.job
 		j.Started = false
-		return &run{job: j, done: r.done}, false
+		return &run{job: j, done: r.done}, false, nil
 	}
-	r := &run{job: Job{ModelID: modelID, Status: StatusAnalyzing, Started: true}, done: make(chan struct{})}
+	if l == nil {
+		var err error
+		if l, err = TryLockModel(m.cfg.Dir, modelID); err != nil {
+			return nil, false, err
+		}
+	}
+	r := &run{job: Job{ModelID: modelID, Status: StatusAnalyzing, Started: true}, done: make(chan struct{}), lock: l}
 	m.running[modelID] = r
-	return r, true
+	return r, true, nil
 }
 
 func (m *Manager) release(modelID string, r *run, err error) {
@@ -185,6 +219,7 @@ func (m *Manager) release(modelID string, r *run, err error) {
 	defer m.mu.Unlock()
 	r.err = err
 	delete(m.running, modelID)
+	r.lock.Release()
 	close(r.done)
 }
 

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fitbench/fitbench/internal/gguf"
@@ -71,7 +69,7 @@ func (m *Manager) plan(ctx context.Context, req Request) (*plan, error) {
 	if v.Incomplete {
 		return nil, fmt.Errorf("%s %s is missing shards in the repo; pick another variant", req.Repo, v.Quant)
 	}
-	destDir, err := safeDir(m.cfg.Dir.Models(), strings.ReplaceAll(l.Repo, "/", "_"))
+	destDir, err := repoDir(m.cfg.Dir.Models(), l.Repo)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +123,7 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 	fetch := make([]FetchFile, 0, len(p.variant.Files))
 	for _, f := range p.variant.Files {
 		dest, _ := safeFile(p.destDir, f.Path)
-		files = append(files, registry.File{Path: dest, SizeBytes: f.Size, SHA256: f.SHA256})
+		files = append(files, registry.File{Path: dest, SizeBytes: f.Size, SHA256: f.SHA256, RepoPath: f.Path})
 		repo, commit, fpath := p.listing.Repo, p.listing.Commit, f.Path
 		fetch = append(fetch, FetchFile{Dest: dest, Size: f.Size, SHA256: f.SHA256, Commit: commit,
 			Resolve: func(ctx context.Context) (string, error) {
@@ -267,35 +265,6 @@ func hintOf(err error) string {
 		return he.Hint
 	}
 	return ""
-}
-
-// safeDir joins a single folder name under root, refusing anything that could
-// escape it.
-func safeDir(root, name string) (string, error) {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
-		return "", fmt.Errorf("refusing unsafe folder name %q", name)
-	}
-	return filepath.Join(root, name), nil
-}
-
-// safeFile maps a repo file path to its place in dir: the base name only (shards
-// have distinct names), refusing names with traversal, absolute paths or NULs —
-// a hostile listing must never make fitbench write outside the data directory.
-func safeFile(dir, repoPath string) (string, error) {
-	if repoPath == "" || strings.ContainsAny(repoPath, "\\\x00") || strings.HasPrefix(repoPath, "/") {
-		return "", fmt.Errorf("refusing unsafe file name %q in the listing", repoPath)
-	}
-	for _, seg := range strings.Split(repoPath, "/") {
-		if seg == ".." || seg == "." || seg == "" {
-			return "", fmt.Errorf("refusing unsafe file name %q in the listing", repoPath)
-		}
-	}
-	base := path.Base(repoPath)
-	p := filepath.Join(dir, base)
-	if !within(dir, p) {
-		return "", fmt.Errorf("refusing unsafe file name %q in the listing", repoPath)
-	}
-	return p, nil
 }
 
 // installed reports whether a registry row's files are all on disk, complete,

@@ -22,7 +22,10 @@ func (m *Manager) StartBenchmark(ctx context.Context, modelID string, samples in
 	if !installed(md) {
 		return Job{}, fmt.Errorf("%s is not installed (status %s): install it before benchmarking", md.ModelID, md.Status)
 	}
-	r, started := m.claim(md.ModelID)
+	r, started, err := m.claim(md.ModelID)
+	if err != nil {
+		return Job{}, err
+	}
 	if !started {
 		return r.job, nil
 	}
@@ -70,7 +73,7 @@ func (m *Manager) RemoveModel(ctx context.Context, modelID string, keepFiles boo
 		return err
 	}
 	if _, busy := m.Running(md.ModelID); busy {
-		return fmt.Errorf("%s is installing or benchmarking right now: %w", md.ModelID, ErrBusy)
+		return &BusyError{ModelID: md.ModelID}
 	}
 	_, err = Remove(ctx, m.cfg.DB, m.cfg.Dir, md, keepFiles)
 	return err

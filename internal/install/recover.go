@@ -21,8 +21,8 @@ func (m *Manager) Recover(ctx context.Context, resume bool) ([]string, error) {
 	}
 	var resumed []string
 	for _, j := range jobs {
-		if _, busy := m.Running(j.ModelID); busy {
-			continue
+		if _, busy := m.Running(j.ModelID); busy || lockedElsewhere(m.cfg.Dir, j.ModelID) {
+			continue // live, here or in another process (a CLI install): not interrupted
 		}
 		j.Status, j.Error = registry.JobFailed, "interrupted: fitbench stopped during "+j.Phase
 		if err := db.UpdateJob(ctx, j); err != nil {
@@ -50,7 +50,7 @@ func (m *Manager) Recover(ctx context.Context, resume bool) ([]string, error) {
 		return resumed, err
 	}
 	for _, md := range models {
-		if _, busy := m.Running(md.ModelID); busy {
+		if _, busy := m.Running(md.ModelID); busy || lockedElsewhere(m.cfg.Dir, md.ModelID) {
 			continue
 		}
 		switch md.Status {

@@ -14,19 +14,36 @@ import (
 
 // Remove deletes a model's registry row and, unless keepFiles, the files fitbench
 // downloaded for it. Files outside the data directory's models folder (a model
-// registered with add-local) are never deleted: they belong to the user.
+// registered with add-local) are never deleted: they belong to the user; nor is
+// a file another registry row still names. While another process installs or
+// benchmarks the model (it holds the model's job lock) it refuses with a
+// *BusyError; the lock is held during the removal so no job starts meanwhile.
 func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.Model, keepFiles bool) (int, error) {
+	l, err := TryLockModel(dir, m.ModelID)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Release()
 	if err := db.DeleteModel(ctx, m.ModelID); err != nil {
 		return 0, err
 	}
 	if keepFiles || m.LocalPath == "" {
 		return 0, nil
 	}
+	others := map[string]bool{}
+	if rest, err := db.ListModels(ctx); err == nil {
+		for _, o := range rest {
+			for _, f := range o.Files {
+				others[filepath.Clean(f.Path)] = true
+			}
+		}
+	} else {
+		return 0, err
+	}
 	removed := 0
-	base := filepath.Dir(m.LocalPath)
 	for _, f := range m.Files {
-		p := filepath.Join(base, filepath.Base(f.Path))
-		if !within(dir.Models(), p) {
+		p := filepath.Clean(f.Path)
+		if !within(dir.Models(), p) || others[p] {
 			continue
 		}
 		for _, q := range []string{p, p + ".partial", p + ".partial.json"} {
@@ -37,11 +54,20 @@ func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.M
 				return removed, err
 			}
 		}
-	}
-	if within(dir.Models(), base) {
-		_ = os.Remove(base) // only succeeds when empty
+		pruneDirs(dir.Models(), filepath.Dir(p))
 	}
 	return removed, nil
+}
+
+// pruneDirs removes d and its parents up to (not including) root while they
+// are empty: models/<org>/<repo>/<subfolder> go with their last file.
+func pruneDirs(root, d string) {
+	for within(root, d) {
+		if os.Remove(d) != nil { // only succeeds when empty
+			return
+		}
+		d = filepath.Dir(d)
+	}
 }
 
 // within reports whether p lies strictly inside root.

@@ -28,6 +28,7 @@ type File struct {
 	Path      string `json:"path"`
 	SizeBytes int64  `json:"size_bytes"`
 	SHA256    string `json:"sha256"`
+	RepoPath  string `json:"repo_path,omitempty"` // the file's path inside its Hub repo ("" for local files and old rows)
 }
 
 // Model is one row of model_registry. JSON names equal the column names, so
