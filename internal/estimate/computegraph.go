@@ -31,6 +31,9 @@ type graphShape struct {
 	mla         *mlaGraph
 	gemmaNorms  bool // post-attention and post-FFN norms
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
+	// maskF16: the mask input is built as F16 directly (Ollama's engine with
+	// flash attention: CacheConfig MaskDType F16, ml/backend/ggml), no cast.
+	maskF16 bool
 }
 
 // stateGraph is the size of a recurrent layer's activations (llama.cpp
@@ -74,6 +77,10 @@ func computeGraphBytes(s graphShape) uint64 {
 	}
 	vIdx := in(vIdxLen)
 	maskFor := func(cells int) (*gtensor, *gtensor) {
+		if s.maskF16 && s.flashAttn {
+			m := in(uint64(cells) * uint64(T) * 2)
+			return m, m
+		}
 		m := in(f32(cells, T/ns*ns))
 		if s.flashAttn {
 			return m, nil // cast created lazily at first use (graph order)

@@ -39,6 +39,7 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		// batch over the whole cache, outputs = parallel rows.
 		sh.nStream = 1
 		sh.nOut = max(l.NSeq, 1)
+		sh.maskF16 = true
 		if cl.swaCells == 0 || cl.swaCells == cl.cells {
 			sh.swaCells = 0
 		}
