@@ -28,6 +28,16 @@ func Analyze(in Input) Report {
 		p = bestPlan(in)
 	}
 	r.GPULayers = p.ngl
+	r.EnginePath = p.path
+	_, r.EnginePathReason = enginePath(in.Engine, s, p.prof, in.ProjectorBytes > 0)
+	r.StateBytes = p.state
+	if r.EnginePathReason != "" {
+		r.Notes = append(r.Notes, r.EnginePathReason)
+	}
+	if p.prof.approx {
+		r.Approximate = true
+		r.Notes = append(r.Notes, fmt.Sprintf("architecture %q is not known to fitbench: memory estimated with the closest profile, approximate", s.Architecture))
+	}
 	r.Context = p.lay.NCtxSeq
 	r.FlashAttention = p.flash
 	if !p.flash && r.CacheType != "f16" {

@@ -19,6 +19,33 @@ type graphShape struct {
 	slidingLayers       []bool
 	swaCells            int
 	outputAbsent        bool // no output matmul (embedding-only models)
+
+	// Architecture parts (from the profile, see graphShapeFor).
+	nFFExp      int    // expert FFN width (expert_feed_forward_length; 0 = nFF)
+	nFFShared   int    // shared-expert FFN width (0 = none)
+	denseLayers []bool // MoE model: this layer has a dense FFN (leading_dense_block_count)
+	nFFLayer    []int  // per-layer dense FFN width (nemotron_h), 0 = no FFN
+	recurrent   []bool // layer is a recurrent (state) layer
+	state       string // recurrent kind
+	stateDims   stateGraph
+	mla         *mlaGraph
+	gemmaNorms  bool // post-attention and post-FFN norms
+	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
+	// maskF16: the mask input is built as F16 directly (Ollama's engine with
+	// flash attention: CacheConfig MaskDType F16, ml/backend/ggml), no cast.
+	maskF16 bool
+}
+
+// stateGraph is the size of a recurrent layer's activations (llama.cpp
+// build_mamba2_layer / build_shortconv_block; Ollama's nemotronh/lfm2).
+type stateGraph struct {
+	inProj, convCh, convK, inner, stateElems int
+}
+
+// mlaGraph: deepseek2's latent attention (llama.cpp llm_build_deepseek2).
+type mlaGraph struct {
+	qLora, kvLora, rope, nope, vHead int
+	absorbed                         bool // MLA file: attention runs over the latent (key_length_mla set)
 }
 
 func computeGraphBytes(s graphShape) uint64 {
@@ -50,6 +77,10 @@ func computeGraphBytes(s graphShape) uint64 {
 	}
 	vIdx := in(vIdxLen)
 	maskFor := func(cells int) (*gtensor, *gtensor) {
+		if s.maskF16 && s.flashAttn {
+			m := in(uint64(cells) * uint64(T) * 2)
+			return m, m
+		}
 		m := in(f32(cells, T/ns*ns))
 		if s.flashAttn {
 			return m, nil // cast created lazily at first use (graph order)
@@ -72,9 +103,26 @@ func computeGraphBytes(s graphShape) uint64 {
 		norm = g.op(f32(E, T), true, norm, ext) // * attn_norm weight
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
+		isRec := il < len(s.recurrent) && s.recurrent[il]
+		if isRec {
+			cur = recurrentBlock(g, s, norm, ext)
+			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
+				kvh = 0
+			}
+		}
+		qIn := norm
+		if s.mla != nil && kvh > 0 {
+			// q from the q-LoRA (or wq), the compressed KV and its norm
+			if s.mla.qLora > 0 {
+				qa := g.op(f32(s.mla.qLora, T), false, ext, norm)
+				qIn = g.op(qa.size, true, qa, ext) // q_a norm; q_b reads it
+			}
+			kva := g.op(f32(s.mla.kvLora+s.mla.rope, T), false, ext, norm)
+			g.op(f32(s.mla.kvLora, T), false, g.viewOf(kva), ext)
+		}
 		if kvh > 0 {
 			// graph order follows build_attn's explicit expands: q, k, v
-			q := g.op(f32(qd, T), false, ext, norm)
+			q := g.op(f32(qd, T), false, ext, qIn)
 			q = g.op(q.size, true, g.viewOf(q), pos)
 			k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
 			k = g.op(k.size, true, g.viewOf(k), pos)
@@ -103,26 +151,54 @@ func computeGraphBytes(s graphShape) uint64 {
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, kc, kq)
 				att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
 			}
+			if s.mla != nil && s.mla.absorbed {
+				att = g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // v_mla up-projection
+			}
 			cur = g.op(f32(E, T), false, ext, g.viewOf(att)) // wo
-		} else {
+			if s.gemmaNorms {
+				cur = g.op(f32(E, T), true, cur)
+				cur = g.op(f32(E, T), true, cur, ext)
+			}
+		} else if !isRec {
 			cur = norm // layer without attention: modelled as pass-through
 		}
 		rows := T
 		if il == nL-1 {
-			cur = g.op(f32(E, T), false, cur, outIDs, keep)
-			inpSA = g.op(f32(E, T), false, inpSA, outIDs)
+			if s.nOut > 0 {
+				rows = min(s.nOut, T)
+			}
+			cur = g.op(f32(E, rows), false, cur, outIDs, keep)
+			inpSA = g.op(f32(E, rows), false, inpSA, outIDs)
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
 		fn := g.op(f32(E, rows), true, ffnInp)
 		fn = g.op(f32(E, rows), true, fn, ext)
 		var out *gtensor
-		if s.expertUsed > 0 {
+		dense := func(width int) *gtensor {
+			up := g.op(f32(width, rows), false, ext, fn)
+			gate := g.op(f32(width, rows), false, ext, fn)
+			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
+			return g.op(f32(E, rows), false, ext, act)
+		}
+		ffw := s.nFF
+		if il < len(s.nFFLayer) {
+			ffw = s.nFFLayer[il]
+		}
+		switch {
+		case s.expertUsed > 0 && !(il < len(s.denseLayers) && s.denseLayers[il]):
 			out = moeFFN(g, s, fn, rows, ext)
-		} else {
-			up := g.op(f32(s.nFF, rows), false, ext, fn)
-			gate := g.op(f32(s.nFF, rows), false, ext, fn)
-			act := g.op(f32(s.nFF, rows), false, gate, up) // swiglu_split
-			out = g.op(f32(E, rows), false, ext, act)
+			if s.nFFShared > 0 {
+				sh := dense(s.nFFShared)
+				out = g.op(f32(E, rows), true, out, sh)
+			}
+		case ffw > 0:
+			out = dense(ffw)
+		default:
+			out = fn // no FFN in this layer (Mamba / attention-only layers)
+		}
+		if s.gemmaNorms {
+			out = g.op(f32(E, rows), true, out)
+			out = g.op(f32(E, rows), true, out, ext)
 		}
 		cur = g.op(f32(E, rows), true, out, ffnInp)
 	}
@@ -130,7 +206,11 @@ func computeGraphBytes(s graphShape) uint64 {
 	norm = g.op(f32(E, T), true, norm, ext)
 	norm.output = true
 	if !s.outputAbsent {
-		logits := g.op(f32(s.nVocab, T), false, ext, norm)
+		outRows := T
+		if s.nOut > 0 {
+			outRows = min(s.nOut, T)
+		}
+		logits := g.op(f32(s.nVocab, outRows), false, ext, norm)
 		logits.output = true
 	}
 	return g.peak()
@@ -145,8 +225,12 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtenso
 	sel := g.op(uint64(4*s.expertUsed*rows), false, probs) // argsort/top-k ids
 	w := g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	x := g.viewOf(in)
-	up := g.op(f32(s.nFF, s.expertUsed, rows), false, ext, x, sel)
-	gate := g.op(f32(s.nFF, s.expertUsed, rows), false, ext, x, sel)
+	ff := s.nFF
+	if s.nFFExp > 0 {
+		ff = s.nFFExp
+	}
+	up := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
+	gate := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
 	act := g.op(up.size, false, gate, up)
 	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, ext, act, sel)
 	exp := g.op(down.size, true, down, w)
@@ -159,4 +243,28 @@ func maxInt(xs []int) int {
 		m = max(m, x)
 	}
 	return m
+}
+
+// recurrentBlock models a recurrent layer's activations: the input projection,
+// the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
+// the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
+// Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
+func recurrentBlock(g *graph, s graphShape, in, ext *gtensor) *gtensor {
+	T := s.nTok
+	d := s.stateDims
+	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
+	proj := g.op(f32(d.inProj, T), false, ext, in)
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, ext, g.viewOf(proj))
+	cx := g.op(f32(d.convCh, T), false, conv, ext)
+	cx = g.op(cx.size, true, cx)
+	var y *gtensor
+	if s.state == stateShortConv {
+		y = g.op(f32(d.convCh, T), false, cx, g.viewOf(proj))
+	} else {
+		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), ext)
+		z := g.op(f32(d.inner, T), false, g.viewOf(proj))
+		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
+		y = g.op(y.size, true, y, ext) // group norm
+	}
+	return g.op(f32(s.nEmbd, T), false, ext, y)
 }
