@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/fitbench/fitbench/internal/analyze"
-	"github.com/fitbench/fitbench/internal/hardware"
 	"github.com/fitbench/fitbench/internal/hub"
 	"github.com/fitbench/fitbench/internal/registry"
 	"github.com/fitbench/fitbench/internal/source"
@@ -16,7 +15,7 @@ func init() {
 	register(command{
 		name:    "analyze",
 		summary: "will a model fit, how fast, how good — from a URL, org/repo[:QUANT], page text (-) or a .gguf",
-		usage: `fitbench analyze INPUT [--quant Q | --file F] [--gpu NAME | --vram GB | --gpus N | --cpu-only]
+		usage: `fitbench analyze INPUT [--quant Q | --file F] [--gpu NAME[,NAME…]] [--vram GB[,GB…]] [--gpus N] [--tensor-split A,B…] [--ram GB] [--cpu-only]
                  [--ctx N] [--parallel N] [--cache-type f16|q8_0|q4_0] [--engine llamacpp|ollama|vllm] [--json] [--list]
 
 INPUT is a Hugging Face URL, org/repo, org/repo:QUANT, "-" to read a whole
@@ -30,10 +29,7 @@ func runAnalyze(ctx context.Context, e env) error {
 	fs := newFlagSet("analyze", e)
 	quant := fs.String("quant", "", "variant by quant tag (Q4_K_M, Q8_0, …)")
 	file := fs.String("file", "", "variant by file name")
-	gpu := fs.String("gpu", "", `target GPU by name ("RTX 4080"), or a list ("4090,3090")`)
-	vram := fs.Float64("vram", 0, "VRAM per GPU in GiB (overrides the GPU table)")
-	gpus := fs.Int("gpus", 0, "number of identical GPUs")
-	cpuOnly := fs.Bool("cpu-only", false, "analyse for the CPU only")
+	target := addTargetFlags(fs)
 	ctxLen := fs.Int("ctx", 0, "context length per sequence (default min(training context, 8192))")
 	parallel := fs.Int("parallel", 0, "parallel sequences (default 1)")
 	cacheType := fs.String("cache-type", "", "KV cache type: f16 (default), q8_0, q4_0")
@@ -42,6 +38,10 @@ func runAnalyze(ctx context.Context, e env) error {
 	list := fs.Bool("list", false, "only list the repo's variants (no estimate)")
 	home := homeFlag(fs)
 	args, err := parseFlags(fs, e.args)
+	if err != nil {
+		return err
+	}
+	hwo, err := target.override()
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func runAnalyze(ctx context.Context, e env) error {
 	}
 	a := newAnalyzer(h, db, cachedHardware())
 	res, err := a.Analyze(ctx, analyze.Request{Input: input, Quant: *quant, File: *file,
-		Hardware: hardware.Override{GPU: *gpu, VRAMGB: *vram, GPUs: *gpus, CPUOnly: *cpuOnly},
+		Hardware: hwo,
 		Context:  *ctxLen, Parallel: *parallel, CacheType: *cacheType, Engine: *engineName})
 	if err != nil {
 		return fail(err)

@@ -59,7 +59,7 @@ func calibrationFrom(db *registry.DB, hw func(context.Context) (hardware.Hardwar
 		if err != nil {
 			return nil, err
 		}
-		machine, _ := hardware.Resolve(h, hardware.Override{})
+		machine, _, _ := hardware.Resolve(h, hardware.Override{}) // detection never errs; a bad name needs an override
 		cached, cachedFor = analyze.Calibrate(ms, machine), len(ms)
 		return cached, nil
 	}

@@ -17,6 +17,11 @@ func hintOf(err error) string {
 	if errors.As(err, &he) {
 		return he.Hint
 	}
+	// hardware.MatchError / OverrideError: advice in the command line's terms.
+	var ch interface{ CLIHint() string }
+	if errors.As(err, &ch) {
+		return ch.CLIHint()
+	}
 	return ""
 }
 

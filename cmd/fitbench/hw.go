@@ -12,17 +12,14 @@ func init() {
 	register(command{
 		name:    "hw",
 		summary: "show the detected hardware and what analyses will assume",
-		usage:   "fitbench hw [--gpu NAME | --vram GB | --gpus N | --cpu-only] [--json] [--known]",
+		usage:   "fitbench hw [--gpu NAME[,NAME…]] [--vram GB[,GB…]] [--gpus N] [--tensor-split A,B…] [--ram GB] [--cpu-only] [--json] [--known]",
 		run:     runHW,
 	})
 }
 
 func runHW(ctx context.Context, e env) error {
 	fs := newFlagSet("hw", e)
-	gpu := fs.String("gpu", "", `target GPU by name ("RTX 4080"), or a list ("4090,3090")`)
-	vram := fs.Float64("vram", 0, "VRAM per GPU in GiB")
-	gpus := fs.Int("gpus", 0, "number of identical GPUs")
-	cpuOnly := fs.Bool("cpu-only", false, "assume no GPU")
+	target := addTargetFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	known := fs.Bool("known", false, "list the GPUs fitbench knows by name")
 	if _, err := parseFlags(fs, e.args); err != nil {
@@ -33,17 +30,29 @@ func runHW(ctx context.Context, e env) error {
 			return writeJSON(e.stdout, hardware.Table())
 		}
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "GPU\tVRAM\tBANDWIDTH\tFP16")
+		fmt.Fprintln(tw, "GPU\tMEMORY\tBANDWIDTH\tFP16\tBF16\tSOURCE")
 		for _, k := range hardware.Table() {
-			fmt.Fprintf(tw, "%s\t%.0f GiB\t%.0f GB/s\t%.0f TFLOPS\n", k.Name, k.VRAMGiB, k.BandwidthGBs, k.FP16TFLOPS)
+			mem := fmt.Sprintf("%g GiB", k.VRAMGiB)
+			if k.Unified {
+				mem += " unified"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%g GB/s\t%g TFLOPS\t%s\t%s\n", k.Name, mem, k.BandwidthGBs, k.FP16TFLOPS, orDashF(k.BF16TFLOPS), k.Source)
 		}
 		return tw.Flush()
+	}
+	hwo, err := target.override()
+	if err != nil {
+		return err
 	}
 	h, err := hardware.Detect(ctx)
 	if err != nil {
 		return err
 	}
-	t, notes := hardware.Resolve(h, hardware.Override{GPU: *gpu, VRAMGB: *vram, GPUs: *gpus, CPUOnly: *cpuOnly})
+	t, rnotes, err := hardware.Resolve(h, hwo)
+	if err != nil {
+		return err
+	}
+	notes := hardware.CLINotes(rnotes)
 	if *asJSON {
 		return writeJSON(e.stdout, map[string]any{"detected": h, "target": t, "notes": notes})
 	}
@@ -60,9 +69,16 @@ func runHW(ctx context.Context, e env) error {
 		fmt.Fprintln(e.stdout, "  CPU only — pass --gpu \"RTX 4080\" (or --vram 16) to analyse for a GPU you plan to use")
 	}
 	for i, g := range t.GPUs {
-		fmt.Fprintf(e.stdout, "  GPU%d %s: %.1f GiB, %.0f GB/s, %.0f TFLOPS FP16\n", i, g.Name, float64(g.VRAMBytes)/(1<<30), g.BandwidthGBs, g.FP16TFLOPS)
+		fmt.Fprintf(e.stdout, "  GPU%d %s: %.1f GiB, %.0f GB/s, %.0f TFLOPS FP16%s\n", i, g.Name, float64(g.VRAMBytes)/(1<<30), g.BandwidthGBs, g.FP16TFLOPS, shareText(t, i))
 	}
-	fmt.Fprintf(e.stdout, "  system RAM for offload: %s at %.0f GB/s\n", size(float64(t.RAMBytes)), t.CPUBandwidth)
+	switch {
+	case t.RAMUnknown:
+		fmt.Fprintln(e.stdout, "  system RAM: unknown (--ram GB gives it)")
+	case t.Unified:
+		fmt.Fprintf(e.stdout, "  unified memory: %s shared by CPU and GPU, at %.0f GB/s for CPU-side layers\n", size(float64(t.RAMBytes)), t.CPUBandwidth)
+	default:
+		fmt.Fprintf(e.stdout, "  system RAM for offload: %s at %.0f GB/s\n", size(float64(t.RAMBytes)), t.CPUBandwidth)
+	}
 	for _, n := range notes {
 		fmt.Fprintln(e.stdout, "  note: "+n)
 	}

@@ -20,6 +20,9 @@ func printReport(w io.Writer, r *analyze.Result) {
 	if len(r.Hardware.Target.GPUs) == 0 && r.Verdict == estimate.VerdictFits {
 		verdict = "✅ Fits in system RAM (CPU only)"
 	}
+	if v, ok := targetVerdict(r); ok {
+		verdict = v
+	}
 	if r.VLLM != nil && r.Verdict == estimate.VerdictFitsOffload {
 		verdict = fmt.Sprintf("⚠️  Fits on %s under vLLM with --cpu-offload-gb %.1f", r.Hardware.Label, r.VLLM.CPUOffloadGB)
 	}
@@ -43,7 +46,7 @@ func printReport(w io.Writer, r *analyze.Result) {
 		if d.TotalBytes == 0 || r.VLLM != nil { // the per-device split is llama.cpp's
 			continue
 		}
-		row("  "+d.Name, fmt.Sprintf("%.2f GB (weights %.2f, KV %.2f, compute %.2f, other %.2f)", gbf(d.TotalBytes), gbf(d.WeightsBytes),
+		row("  "+deviceLabel(r, d), fmt.Sprintf("%.2f GB (weights %.2f, KV %.2f, compute %.2f, other %.2f)", gbf(d.TotalBytes), gbf(d.WeightsBytes),
 			gbf(d.KVBytes), gbf(d.ComputeBytes), gbf(d.OutputBytes+d.OverheadBytes)))
 	}
 	row("Available", fmt.Sprintf("%.2f GB", r.Memory.AvailableGB))
@@ -71,7 +74,9 @@ func printReport(w io.Writer, r *analyze.Result) {
 	for _, a := range r.Advice {
 		fmt.Fprintln(w, "→ "+a)
 	}
-	for _, n := range append(r.Notes, r.Warnings...) {
+	// Every note and warning of the JSON: the estimate's, the heuristic's and
+	// the hardware's (what was detected or assumed), in the CLI's phrasing.
+	for _, n := range reportNotes(r) {
 		fmt.Fprintln(w, "note: "+n)
 	}
 	if len(r.Variants) > 1 {
@@ -111,6 +116,8 @@ func fitWord(v string) string {
 		return "fits"
 	case estimate.VerdictFitsOffload:
 		return "offload"
+	case estimate.VerdictRAMUnknown:
+		return "RAM?"
 	default:
 		return "too large"
 	}

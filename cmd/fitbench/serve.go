@@ -136,7 +136,11 @@ func hardwareReport(hw func(context.Context) (hardware.Hardware, error)) func(co
 		if err != nil {
 			return nil, err
 		}
-		t, notes := hardware.Resolve(h, hardware.Override{})
-		return map[string]any{"detected": h, "target": t, "notes": notes}, nil
+		t, notes, err := hardware.Resolve(h, hardware.Override{})
+		if err != nil {
+			return nil, err
+		}
+		// The page shows these notes: its phrasing, no command-line flags.
+		return map[string]any{"detected": h, "target": t, "notes": hardware.PageNotes(notes)}, nil
 	}
 }

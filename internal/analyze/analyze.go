@@ -162,8 +162,11 @@ func (a *Analyzer) target(ctx context.Context, req Request) (estimate.Target, As
 		}
 		hw = h
 	}
-	t, notes := hardware.Resolve(hw, req.Hardware)
-	return t, Assumed{Target: t, Detected: hw, Notes: notes, Label: label(t)}, nil
+	t, notes, err := hardware.Resolve(hw, req.Hardware)
+	if err != nil {
+		return estimate.Target{}, Assumed{}, err
+	}
+	return t, Assumed{Target: t, Detected: hw, Notes: hardware.CLINotes(notes), PageNotes: hardware.PageNotes(notes), Label: label(t)}, nil
 }
 
 func label(t estimate.Target) string {
@@ -172,6 +175,10 @@ func label(t estimate.Target) string {
 	}
 	names := make([]string, 0, len(t.GPUs))
 	for _, g := range t.GPUs {
+		if t.Unified { // the name carries the Mac's memory; this is the GPU's part of it
+			names = append(names, fmt.Sprintf("%s (%.0f GiB for the GPU)", g.Name, float64(g.VRAMBytes)/(1<<30)))
+			continue
+		}
 		names = append(names, fmt.Sprintf("%s (%.0f GiB)", g.Name, float64(g.VRAMBytes)/(1<<30)))
 	}
 	if len(names) > 1 && names[0] == names[len(names)-1] && allSame(names) {

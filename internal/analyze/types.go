@@ -93,6 +93,8 @@ type Variant struct {
 type Assumed struct {
 	Target   estimate.Target   `json:"target"`
 	Detected hardware.Hardware `json:"detected"`
-	Notes    []string          `json:"notes,omitempty"`
-	Label    string            `json:"label"` // "RTX 4080 (16 GB)", "2× RTX 3090", "CPU only"
+	Notes    []string          `json:"notes,omitempty"` // phrased for the command line
+	// PageNotes are the same notes phrased for the web page (its fields, no flags).
+	PageNotes []string `json:"page_notes,omitempty"`
+	Label     string   `json:"label"` // "RTX 4080 (16 GB)", "2× RTX 3090", "CPU only"
 }

@@ -53,6 +53,7 @@ func Analyze(in Input) Report {
 		r.WillFit = r.FitsWithoutOffload || float64(in.Target.RAMBytes) >= v.CPUOffloadGB*GB
 	}
 	r.Verdict = verdict(r)
+	ramUnknown(&r, in)
 	si := speedInputs(in, p)
 	sp := EstimateSpeed(si, in.Parallel, DefaultGPUEta, DefaultCPUEta, DefaultT0)
 	r.Performance = Performance{EstimatedThroughput: round1(sp.DecodeTokS), BatchThroughput: round1(sp.BatchTokS),
@@ -126,8 +127,7 @@ func fillMemory(r *Report, p llamaPlan, in Input) {
 		m.AvailableGB = gb(in.Target.RAMBytes)
 	}
 	r.Memory = m
-	cpu := p.devices[len(p.devices)-1]
-	ramOK := in.Target.RAMBytes == 0 || cpu.TotalBytes <= in.Target.RAMBytes
+	ramOK := ramFits(p, in)
 	if len(in.Target.GPUs) == 0 {
 		r.WillFit = ramOK
 		r.FitsWithoutOffload = ramOK

@@ -52,15 +52,16 @@ func layerDevice(il, nLayer, ngl int, split []float64) int {
 }
 
 // splitByFree is llama.cpp's default tensor split: proportional to free memory.
+// With a --tensor-split (GPU.Split) the given shares are used instead.
 func splitByFree(gpus []GPU) []float64 {
 	var total float64
 	for _, g := range gpus {
-		total += float64(gpuFree(g))
+		total += splitWeight(g, gpus)
 	}
 	out := make([]float64, len(gpus))
 	var acc float64
 	for i, g := range gpus {
-		acc += float64(gpuFree(g))
+		acc += splitWeight(g, gpus)
 		out[i] = acc / total
 	}
 	return out

@@ -24,6 +24,8 @@ const (
 	VerdictFits        = "fits"
 	VerdictFitsOffload = "fits_with_offload"
 	VerdictNoFit       = "does_not_fit"
+	// VerdictRAMUnknown: the GPU cannot hold everything and system RAM is unknown.
+	VerdictRAMUnknown = "ram_unknown"
 )
 
 // GB is 10^9 bytes: every *_gb figure uses it, as the Hub and the original design do.
@@ -37,6 +39,9 @@ type GPU struct {
 	BandwidthGBs  float64 `json:"bandwidth_gb_s"` // memory bandwidth
 	FP16TFLOPS    float64 `json:"fp16_tflops"`
 	OverheadBytes uint64  `json:"overhead_bytes"` // runtime overhead (CUDA context…); 0 = DefaultGPUOverhead
+	// Split is this GPU's share under llama.cpp --tensor-split (any scale);
+	// 0 on every GPU = llama.cpp's default, proportional to free memory.
+	Split float64 `json:"split,omitempty"`
 }
 
 // Target is the machine an estimate is for. No GPUs = CPU only.
@@ -46,6 +51,12 @@ type Target struct {
 	CPUBandwidth float64 `json:"cpu_bandwidth_gb_s"`
 	CPUGFLOPS    float64 `json:"cpu_gflops"`
 	CPUThreads   int     `json:"cpu_threads"`
+	// Unified: the GPUs' memory is part of RAMBytes (Apple Silicon), so GPU
+	// and CPU totals together must fit in it. See target.go.
+	Unified bool `json:"unified_memory,omitempty"`
+	// RAMUnknown: system RAM could not be read; nothing that needs it is
+	// claimed to fit (VerdictRAMUnknown).
+	RAMUnknown bool `json:"ram_unknown,omitempty"`
 }
 
 // DefaultGPUOverhead is what a CUDA/ROCm context and driver reserve per GPU

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -30,12 +29,18 @@ type Hardware struct {
 	CPUThreads    int    `json:"cpu_threads"` // logical CPUs
 	// CPUCores is physical cores: what llama.cpp and Ollama use as their
 	// default thread count, so CPU-side speed estimates use it.
-	CPUCores int      `json:"cpu_cores"`
-	Notes    []string `json:"notes,omitempty"`
+	CPUCores int `json:"cpu_cores"`
+	// WiredLimitMB is macOS's iogpu.wired_limit_mb (0 = Metal's default
+	// working set): how much unified memory the GPU may wire.
+	WiredLimitMB uint64   `json:"wired_limit_mb,omitempty"`
+	Notes        []string `json:"notes,omitempty"`
 }
 
-// Detect queries nvidia-smi and rocm-smi when on PATH, /proc/meminfo and
-// /proc/cpuinfo. A missing tool is not an error; a tool that fails is a note.
+// Detect queries nvidia-smi and rocm-smi when on PATH (on every OS; on
+// Windows the driver installs nvidia-smi.exe on PATH), then RAM and CPU
+// through the OS's own interface (detectOS: /proc on Linux, sysctl on macOS,
+// GlobalMemoryStatusEx on Windows). A missing tool is not an error; a tool
+// that fails, or RAM that cannot be read, is a note.
 func Detect(ctx context.Context) (Hardware, error) {
 	h := Hardware{CPUThreads: runtime.NumCPU()}
 	if p, err := exec.LookPath("nvidia-smi"); err == nil {
@@ -54,15 +59,7 @@ func Detect(ctx context.Context) (Hardware, error) {
 			h.GPUs = append(h.GPUs, ParseROCmSMI(out)...)
 		}
 	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		h.RAMTotalBytes, h.RAMAvailBytes = ParseMeminfo(string(b))
-	} else {
-		h.Notes = append(h.Notes, "cannot read /proc/meminfo: "+err.Error())
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		h.CPUModel = ParseCPUModel(string(b))
-		h.CPUCores = ParsePhysicalCores(string(b))
-	}
+	detectOS(ctx, &h)
 	if h.CPUCores <= 0 || h.CPUCores > h.CPUThreads {
 		h.CPUCores = h.CPUThreads
 	}
@@ -78,11 +75,13 @@ func ParseNvidiaSMI(out string) []GPU {
 			continue
 		}
 		idx, err1 := strconv.Atoi(strings.TrimSpace(f[0]))
-		tot, err2 := strconv.ParseFloat(strings.TrimSpace(f[len(f)-2]), 64)
-		free, err3 := strconv.ParseFloat(strings.TrimSpace(f[len(f)-1]), 64)
-		if err1 != nil || err2 != nil || err3 != nil {
+		if err1 != nil {
 			continue
 		}
+		// "[N/A]" (GPUs sharing system memory, some vGPUs) leaves 0: Resolve
+		// then leaves the GPU out with a note instead of assuming 0 GiB fits.
+		tot, _ := strconv.ParseFloat(strings.TrimSpace(f[len(f)-2]), 64)
+		free, _ := strconv.ParseFloat(strings.TrimSpace(f[len(f)-1]), 64)
 		name := strings.TrimSpace(strings.Join(f[1:len(f)-2], ","))
 		gpus = append(gpus, GPU{Index: idx, Name: name, VRAMBytes: uint64(tot) << 20, FreeBytes: uint64(free) << 20, Vendor: "nvidia"})
 	}
@@ -102,12 +101,7 @@ func ParseROCmSMI(out []byte) []GPU {
 			continue
 		}
 		g := GPU{Index: i, Vendor: "amd"}
-		for _, k := range []string{"Card Series", "Card series", "Card SKU", "Card model"} {
-			if s, ok := c[k].(string); ok && s != "" {
-				g.Name = s
-				break
-			}
-		}
+		g.Name = rocmName(c)
 		tot := num(c["VRAM Total Memory (B)"])
 		used := num(c["VRAM Total Used Memory (B)"])
 		g.VRAMBytes = tot
