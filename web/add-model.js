@@ -34,7 +34,7 @@
     btn.disabled = true;
     $("analyze-status").textContent = "Analyzing…";
     try {
-      report = await api("POST", "/api/models/analyze", request(quant));
+      report = await api("POST", "/api/models/analyze", request(quant), 180000);
       render(report);
       result.hidden = false;
       $("verdict").focus({ preventScroll: true });
@@ -245,7 +245,7 @@
     if (samples > 0) body.samples = samples; // empty: the server's default (100)
     if (report.quantization && !String(report.model_id || "").includes(":")) body.quant = report.quantization;
     try {
-      const job = await api("POST", "/api/models/install", body);
+      const job = await api("POST", "/api/models/install", body, 120000);
       follow(job);
     } catch (err) {
       btn.disabled = false;

@@ -6,20 +6,34 @@
 const fb = (() => {
   // api calls the JSON API and throws an Error carrying .hint and .status on
   // {"success": false} answers, so callers show both in place.
-  async function api(method, url, body) {
-    const opts = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  // Every call has a deadline (timeoutMs, default 30 s; an analysis, which
+  // reads remote headers under the server's own per-phase deadlines, gets
+  // more), so a stuck request ends with a message instead of a spinner.
+  async function api(method, url, body, timeoutMs) {
+    const ms = timeoutMs || 30000;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), ms);
+    const opts = { method, headers: { Accept: "application/json" }, credentials: "same-origin", signal: ctl.signal };
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
     }
     let resp;
-    try {
-      resp = await fetch(url, opts);
-    } catch (e) {
-      throw withHint(new Error("cannot reach the fitbench server"), "is `fitbench serve` still running?", 0);
-    }
     let data = null;
-    try { data = await resp.json(); } catch (e) { /* not JSON */ }
+    try {
+      try {
+        resp = await fetch(url, opts);
+      } catch (e) {
+        if (ctl.signal.aborted) {
+          throw withHint(new Error("the fitbench server did not answer within " + Math.round(ms / 1000) + " s"),
+            "the Hub or the server may be slow; try again", 0);
+        }
+        throw withHint(new Error("cannot reach the fitbench server"), "is `fitbench serve` still running?", 0);
+      }
+      try { data = await resp.json(); } catch (e) { /* not JSON, or cut off by the deadline */ }
+    } finally {
+      clearTimeout(timer);
+    }
     if (!resp.ok || (data && data.success === false)) {
       const msg = (data && data.error) || ("HTTP " + resp.status);
       throw withHint(new Error(msg), data && data.hint, resp.status);

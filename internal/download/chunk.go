@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fitbench/fitbench/internal/netx"
 )
 
 // urlSource holds the current resolved URL and re-resolves it on demand.
@@ -57,47 +58,44 @@ func (r *retryable) Unwrap() error { return r.err }
 
 var errStalled = errors.New("no bytes received within the stall timeout")
 
-// fetchChunk fetches what is missing of c, retrying with backoff. The
-// failure count resets whenever an attempt made progress, so a flaky but
-// moving connection is never given up on.
+// fetchChunk fetches what is missing of c, retrying with netx's shared loop.
+// The failure count starts again whenever an attempt made progress, so a
+// flaky but moving connection is never given up on; an attempt ended by the
+// minimum-rate deadline does not count as progress (a server sending a byte
+// a second would otherwise be retried forever).
 func (d *dl) fetchChunk(ctx context.Context, c *chunk) error {
-	failures := 0
-	for c.remaining() > 0 {
-		before := c.done.Load()
-		err := d.fetchRange(ctx, c)
-		if err == nil {
-			continue
+	policy := netx.Policy{Max: d.opts.MaxRetries, Base: d.opts.BackoffBase, Cap: maxWaitTime, AfterCap: time.Minute}
+	fails := 0
+	err := netx.Retry(ctx, policy, func(bool) (netx.Verdict, error) {
+		for c.remaining() > 0 {
+			before := c.done.Load()
+			err := d.fetchRange(ctx, c)
+			if err == nil {
+				continue
+			}
+			var r *retryable
+			if !errors.As(err, &r) || ctx.Err() != nil {
+				return netx.Verdict{}, err
+			}
+			progress := c.done.Load() > before && !errors.Is(err, netx.ErrTooSlow)
+			if progress {
+				fails = 0
+			}
+			fails++
+			// A fresh URL is the fix for an expired one: no need to wait.
+			return netx.Verdict{Retry: true, Progress: progress, After: r.after, Now: r.expired && fails == 1}, err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		return netx.Verdict{}, nil
+	})
+	var r *retryable
+	if errors.As(err, &r) && ctx.Err() == nil {
+		if netx.IsNameResolution(r.err) {
+			return r.err
 		}
-		var r *retryable
-		if !errors.As(err, &r) {
-			return err
-		}
-		if c.done.Load() > before {
-			failures = 0
-		}
-		failures++
-		if failures > d.opts.MaxRetries {
-			return fmt.Errorf("download: %s bytes %d-%d: giving up after %d attempts: %w",
-				d.spec.Name, c.Start, c.End-1, failures, r.err)
-		}
-		wait := min(maxWaitTime, d.opts.BackoffBase<<(failures-1))
-		wait = wait/2 + rand.N(wait/2+1) // jitter, so parts do not retry in lockstep
-		if r.after > 0 {
-			wait = min(r.after, time.Minute)
-		}
-		if r.expired && failures == 1 {
-			wait = 0 // a fresh URL is the fix, no need to wait
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
+		return fmt.Errorf("download: %s bytes %d-%d: giving up after %d attempts: %w",
+			d.spec.Name, c.Start, c.End-1, fails, r.err)
 	}
-	return nil
+	return err
 }
 
 // fetchRange makes one request for the missing bytes of c and writes what

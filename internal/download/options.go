@@ -18,9 +18,10 @@ package download
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"time"
+
+	"github.com/fitbench/fitbench/internal/netx"
 )
 
 // FileSpec is one file to fetch.
@@ -52,6 +53,9 @@ type Options struct {
 	DiskMargin   int64          // free space required beyond the bytes still to fetch; 0 = 128 MiB, <0 = none
 	// FreeSpace reports free bytes in dir; tests replace it. 0 = syscall.Statfs.
 	FreeSpace func(dir string) (uint64, error)
+	// Deadlines of the default client: connect, first byte, minimum rate
+	// (zero fields: netx's defaults). A given Client keeps its own.
+	Deadlines netx.Deadlines
 }
 
 const (
@@ -66,7 +70,7 @@ const (
 
 func (o Options) withDefaults() Options {
 	if o.Client == nil {
-		o.Client = defaultClient()
+		o.Client = defaultClient(o.Deadlines)
 	}
 	if o.Interval <= 0 {
 		o.Interval = 250 * time.Millisecond
@@ -108,12 +112,15 @@ func (o Options) plan(size int64) (parts int, chunk int64) {
 	return parts, chunk
 }
 
-// defaultClient has no overall timeout (files are large; stalls are detected
-// per read) and asks for identity encoding so ranges mean file offsets.
-func defaultClient() *http.Client {
+// defaultClient has no overall timeout (files are large); netx bounds the
+// connect, the first byte and the minimum rate (a CDN sending a byte a second
+// is reported by host, not waited on), and it asks for identity encoding so
+// ranges mean file offsets.
+func defaultClient(d netx.Deadlines) *http.Client {
+	d = d.WithDefaults()
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           netx.Dialer(d).DialContext,
 		MaxIdleConnsPerHost:   2 * maxParts,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   15 * time.Second,
@@ -122,5 +129,5 @@ func defaultClient() *http.Client {
 		ForceAttemptHTTP2:     false, // one TCP connection per part is the point
 		ReadBufferSize:        256 << 10,
 	}
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: &netx.Transport{Base: t, D: d}}
 }

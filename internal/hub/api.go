@@ -227,6 +227,9 @@ func (c *Client) getJSON(ctx context.Context, u, repo, rev, file string, v any, 
 		return c.errorFromResponse(resp, repo, rev, file)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(v); err != nil {
+		if ne := c.netErr(resp.Request.URL.Host, err); ne != nil {
+			return ne
+		}
 		return &Error{Kind: BadResponse, Status: resp.StatusCode, Msg: "the Hub sent an answer fitbench cannot read", Err: err}
 	}
 	if next != nil {

@@ -6,7 +6,6 @@
 package hub
 
 import (
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fitbench/fitbench/internal/netx"
 	"github.com/fitbench/fitbench/internal/version"
 )
 
@@ -36,6 +36,12 @@ type Config struct {
 	// 0 = 30s.
 	RetryBase    time.Duration
 	MaxRetryWait time.Duration
+
+	// Deadlines bound connect, first byte and the minimum body rate of every
+	// request (zero fields: netx's defaults), so a Hub or CDN that stops
+	// sending fails with a message naming it instead of holding a header read
+	// for minutes (issue 14.3). They apply to a given HTTPClient's transport too.
+	Deadlines netx.Deadlines
 }
 
 // ConfigFromEnv reads HF_ENDPOINT, HF_TOKEN (which wins over $HF_HOME/token,
@@ -106,9 +112,9 @@ func New(cfg Config) *Client {
 		base, timeout = cfg.HTTPClient.Transport, cfg.HTTPClient.Timeout
 	}
 	if base == nil {
-		base = defaultTransport()
+		base = defaultTransport(cfg.Deadlines)
 	}
-	c.rt = &guardedTransport{c: c, base: base}
+	c.rt = &guardedTransport{c: c, base: &netx.Transport{Base: base, D: cfg.Deadlines}}
 	c.noFollow = &http.Client{Transport: c.rt, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	c.follow = &http.Client{Transport: c.rt, Timeout: timeout, CheckRedirect: c.checkRedirect}
@@ -116,17 +122,18 @@ func New(cfg Config) *Client {
 }
 
 // defaultTransport keeps connections alive (header reads and parallel download
-// parts reuse them) and bounds every phase that can hang.
-func defaultTransport() *http.Transport {
+// parts reuse them) and bounds connecting; netx.Transport above it bounds the
+// first byte and the rate.
+func defaultTransport(d netx.Deadlines) *http.Transport {
+	d = d.WithDefaults()
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           netx.Dialer(d).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          64,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
+		TLSHandshakeTimeout:   d.Connect,
 		ExpectContinueTimeout: time.Second,
 	}
 }

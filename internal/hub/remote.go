@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/fitbench/fitbench/internal/gguf"
+	"github.com/fitbench/fitbench/internal/netx"
 )
 
 // minFetch is the smallest ranged GET a RemoteFile makes in chunk mode. The
@@ -119,7 +120,7 @@ func (r *RemoteFile) ReadAtLeast(p []byte, off int64, min int) (int, error) {
 		if m >= min {
 			return m, nil
 		}
-		return m, &Error{Kind: Unreachable, Msg: fmt.Sprintf("the connection ended early while reading %s", r.path), Err: err}
+		return m, r.c.bodyErr(r.path, err)
 	}
 	return m, nil
 }
@@ -138,7 +139,8 @@ func (r *RemoteFile) readStream(p []byte, off int64) error {
 			r.body, r.pos, r.end = resp.Body, off, end
 			r.span = min(r.span*2, 1<<30)
 		}
-		if _, err := io.CopyN(io.Discard, r.body, off-r.pos); err == nil {
+		_, err := io.CopyN(io.Discard, r.body, off-r.pos)
+		if err == nil {
 			r.pos = off
 			var m int
 			m, err = io.ReadFull(r.body, p)
@@ -149,11 +151,11 @@ func (r *RemoteFile) readStream(p []byte, off int64) error {
 			}
 		}
 		r.closeBody(false)
-		if attempt > 0 || r.ctx.Err() != nil {
-			if r.ctx.Err() != nil {
-				return r.ctx.Err()
-			}
-			return &Error{Kind: Unreachable, Msg: fmt.Sprintf("the connection ended early while reading %s", r.path)}
+		if r.ctx.Err() != nil {
+			return r.ctx.Err()
+		}
+		if attempt > 0 || errors.Is(err, netx.ErrTooSlow) { // a slow host gets no second deadline
+			return r.c.bodyErr(r.path, err)
 		}
 	}
 }
@@ -194,7 +196,7 @@ func (r *RemoteFile) fetch(off, want int64) error {
 		if r.ctx.Err() != nil {
 			return r.ctx.Err()
 		}
-		return &Error{Kind: Unreachable, Msg: fmt.Sprintf("the connection ended early while reading %s", r.path), Err: errors.New(stripQueries(err.Error()))}
+		return r.c.bodyErr(r.path, err)
 	}
 	r.buf, r.bufOff = buf, off
 	return nil

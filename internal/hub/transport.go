@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/fitbench/fitbench/internal/netx"
 )
 
 // guardedTransport is the one place that decides where requests may go and what
@@ -132,55 +134,83 @@ func (c *Client) request(ctx context.Context, method, rawURL string, hdr http.He
 	}
 }
 
+// withRetries makes one request, retrying connection errors, 5xx and 429
+// (honouring Retry-After up to MaxRetryWait) with netx's shared loop. A failed
+// name lookup or a missed deadline is reported at once: the user already
+// waited a whole deadline, and no retry fixes a wrong host name.
 func (c *Client) withRetries(ctx context.Context, method string, u *url.URL, hdr http.Header) (*http.Response, error) {
-	for attempt := 0; ; attempt++ {
+	policy := netx.Policy{Max: c.cfg.MaxRetries, Base: c.cfg.RetryBase, Cap: c.cfg.MaxRetryWait}
+	var out *http.Response
+	err := netx.Retry(ctx, policy, func(last bool) (netx.Verdict, error) {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 		if err != nil {
-			return nil, &Error{Kind: Refused, Msg: "invalid request", Err: errors.New(stripQueries(err.Error()))}
+			return netx.Verdict{}, &Error{Kind: Refused, Msg: "invalid request", Err: errors.New(stripQueries(err.Error()))}
 		}
 		for k, v := range hdr {
 			req.Header[k] = v
 		}
 		resp, err := c.noFollow.Do(req)
-		last := attempt >= c.cfg.MaxRetries
 		if err != nil {
 			var he *Error
 			if errors.As(err, &he) {
-				return nil, he // refused or offline: never retried
+				return netx.Verdict{}, he // refused or offline: never retried
 			}
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return netx.Verdict{}, ctx.Err()
 			}
-			if last {
-				return nil, c.unreachable(u.Host, err)
+			if ne := c.netErr(u.Host, err); ne != nil {
+				return netx.Verdict{}, ne
 			}
-			if err := sleep(ctx, c.backoff(attempt)); err != nil {
-				return nil, err
-			}
-			continue
+			return netx.Verdict{Retry: true}, c.unreachable(u.Host, err)
 		}
-		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-			return resp, nil
+		if (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500) || last {
+			out = resp // a final 429/5xx goes to the caller, which maps it to RateLimited / Unreachable
+			return netx.Verdict{}, nil
 		}
-		if last {
-			return resp, nil // the caller maps it to RateLimited / Unreachable
-		}
-		wait := c.backoff(attempt)
+		v := netx.Verdict{Retry: true}
 		if ra, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			wait = min(ra, c.cfg.MaxRetryWait)
+			v.After, v.Now = ra, ra == 0
 		}
 		drain(resp)
-		if err := sleep(ctx, wait); err != nil {
-			return nil, err
-		}
+		return v, &Error{Kind: Unreachable, Status: resp.StatusCode, Msg: fmt.Sprintf("the Hub at %s answered HTTP %d", u.Host, resp.StatusCode)}
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
-// backoff is exponential with full jitter in [d/2, d), capped.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.cfg.RetryBase << min(attempt, 10)
-	d = min(d, c.cfg.MaxRetryWait)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+// netErr turns the failures that are final into their typed error: a missed
+// deadline (naming the slow host) and a failed name lookup; nil otherwise.
+func (c *Client) netErr(host string, err error) *Error {
+	var slow *netx.SlowError
+	if errors.As(err, &slow) {
+		return &Error{Kind: Unreachable, Msg: c.redact(slow.Error()),
+			Hint: "the server stopped sending or is overloaded; try again later, or check the network connection",
+			Err:  slow}
+	}
+	if netx.IsNameResolution(err) {
+		return &Error{Kind: Unreachable, Msg: fmt.Sprintf("cannot reach the Hub: the name %s does not resolve", hostOnly(host)),
+			Hint: "check the network connection (offline?) and HF_ENDPOINT; set HF_HUB_OFFLINE=1 to work without the network",
+			Err:  errors.New(c.redact(stripQueries(err.Error())))}
+	}
+	return nil
+}
+
+// bodyErr is the error of a failed body read of path: a deadline names the
+// slow host; anything else is a connection that ended early.
+func (c *Client) bodyErr(path string, err error) error {
+	if ne := c.netErr("", err); ne != nil {
+		return ne
+	}
+	return &Error{Kind: Unreachable, Msg: fmt.Sprintf("the connection ended early while reading %s", path), Err: errors.New(stripQueries(err.Error()))}
+}
+
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return h
 }
 
 func retryAfter(v string) (time.Duration, bool) {
@@ -194,17 +224,6 @@ func retryAfter(v string) (time.Duration, bool) {
 		return max(time.Until(t), 0), true
 	}
 	return 0, false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // drain reads a little of the body so the connection can be reused, then closes it.

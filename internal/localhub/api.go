@@ -57,7 +57,7 @@ func (h *Hub) serveAPI(w http.ResponseWriter, r *http.Request) {
 // (anyone may read a gated repo's metadata and file list).
 func (h *Hub) withRepo(w http.ResponseWriter, r *http.Request, org, name, rev string, fileAccess bool,
 	fn func(http.ResponseWriter, *http.Request, *repo)) {
-	if h.answerStatusFault(w, h.faults.take(r.URL.Path, "429", "500")) {
+	if h.answerStatusFault(w, r, h.faults.take(r.URL.Path, "429", "500", "hang")) {
 		return
 	}
 	rp, err := h.loadRepo(org, name)

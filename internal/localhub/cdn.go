@@ -80,12 +80,12 @@ func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "", "method not allowed")
 		return
 	}
-	kinds := []string{"429", "500", "expire", "ignore-range"}
+	kinds := []string{"429", "500", "hang", "expire", "ignore-range"}
 	if r.Method == http.MethodGet {
-		kinds = append(kinds, "drop", "flip")
+		kinds = append(kinds, "drop", "flip", "trickle")
 	}
 	fault := h.faults.take(r.URL.Path, kinds...)
-	if h.answerStatusFault(w, fault) {
+	if h.answerStatusFault(w, r, fault) {
 		return
 	}
 	segs := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 5)
@@ -132,6 +132,8 @@ func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 			content = &flipReader{ReadSeeker: fh, at: fault.After}
 		case "drop":
 			cw.dropAfter = fault.After
+		case "trickle":
+			cw.trickleAfter, cw.rate, cw.done = fault.After, max(fault.Rate, 1), r.Context().Done()
 		}
 	}
 	http.ServeContent(cw, r, "", f.MTime, content)
@@ -144,9 +146,15 @@ type countingWriter struct {
 	h         *Hub
 	n         int64
 	dropAfter int64
+	// trickle: past trickleAfter bytes, rate bytes/s until the client leaves
+	trickleAfter, rate int64
+	done               <-chan struct{}
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.rate > 0 && c.n+int64(len(p)) > c.trickleAfter {
+		return c.trickle(p)
+	}
 	if c.dropAfter >= 0 && c.n+int64(len(p)) > c.dropAfter {
 		keep := c.dropAfter - c.n
 		m, _ := c.ResponseWriter.Write(p[:keep])
@@ -161,6 +169,38 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(m)
 	c.h.count(CountCDNBytes, int64(m))
 	return m, err
+}
+
+// trickle writes p's bytes past trickleAfter one at a time, 1/rate s apart.
+func (c *countingWriter) trickle(p []byte) (int, error) {
+	written := 0
+	if fast := c.trickleAfter - c.n; fast > 0 {
+		m, err := c.ResponseWriter.Write(p[:fast])
+		c.n += int64(m)
+		c.h.count(CountCDNBytes, int64(m))
+		written += m
+		if err != nil {
+			return written, err
+		}
+	}
+	tick := time.NewTicker(time.Second / time.Duration(c.rate))
+	defer tick.Stop()
+	for written < len(p) {
+		c.Flush()
+		select {
+		case <-c.done:
+			return written, http.ErrAbortHandler
+		case <-tick.C:
+		}
+		m, err := c.ResponseWriter.Write(p[written : written+1])
+		c.n += int64(m)
+		c.h.count(CountCDNBytes, int64(m))
+		written += m
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
 }
 
 func (c *countingWriter) Flush() {

@@ -17,6 +17,8 @@ type Fault struct {
 	//   "flip"         flip the byte at file offset After in a CDN body
 	//   "ignore-range" the CDN answers 200 with the full body despite Range
 	//   "expire"       the CDN answers 403 as for an expired signature
+	//   "hang"         never answer (no status line, no headers) until the client gives up (both listeners)
+	//   "trickle"      a CDN body sent at full speed for After bytes, then at Rate bytes/s
 	Kind string
 	// Path is a substring of the request path (which contains the repo-relative
 	// file path); "" matches any request.
@@ -24,6 +26,7 @@ type Fault struct {
 	Count      int // how many requests it applies to; 0 = 1
 	After      int64
 	RetryAfter int
+	Rate       int64 // trickle: bytes per second; 0 = 1
 }
 
 // Inject queues a fault.
@@ -67,12 +70,16 @@ func (q *faultQueue) take(urlPath string, kinds ...string) *Fault {
 	return nil
 }
 
-// answerStatusFault writes a 429 or 500 fault; it reports whether it did.
-func (h *Hub) answerStatusFault(w http.ResponseWriter, f *Fault) bool {
+// answerStatusFault writes a 429 or 500 fault, or hangs for a "hang" one; it
+// reports whether it did.
+func (h *Hub) answerStatusFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
 	if f == nil {
 		return false
 	}
 	switch f.Kind {
+	case "hang":
+		<-r.Context().Done() // the client went away (or the hub closed)
+		return true
 	case "429":
 		h.count(Count429, 1)
 		if f.RetryAfter > 0 {
