@@ -186,3 +186,19 @@ func TestMLACache(t *testing.T) {
 		}
 	}
 }
+
+// Ollama loads lfm2 / nemotron_h / qwen3next with one sequence whatever
+// OLLAMA_NUM_PARALLEL says (server/sched.go load).
+func TestOllamaSerialArchitectures(t *testing.T) {
+	s := withArch(toy(4), "lfm2")
+	s.Arch.TokenizerModel = "gpt2"
+	one := Analyze(Input{Summary: s, Engine: EngineOllama, Context: 2048, Parallel: 1, Target: Target{RAMBytes: 1 << 36}})
+	two := Analyze(Input{Summary: s, Engine: EngineOllama, Context: 2048, Parallel: 2, Target: Target{RAMBytes: 1 << 36}})
+	if two.Parallel != 1 || cpuDev(two).KVBytes != cpuDev(one).KVBytes || len(two.Notes) < 2 {
+		t.Fatalf("parallel %d, kv %d vs %d, notes %v", two.Parallel, cpuDev(two).KVBytes, cpuDev(one).KVBytes, two.Notes)
+	}
+	ls := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Context: 2048, Parallel: 2, Target: Target{RAMBytes: 1 << 36}})
+	if ls.Parallel != 2 {
+		t.Fatalf("llama-server keeps parallel: %d", ls.Parallel)
+	}
+}
