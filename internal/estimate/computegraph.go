@@ -31,8 +31,10 @@ type graphShape struct {
 	mla         *mlaGraph
 	gemmaNorms  bool // post-attention and post-FFN norms
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
-	// maskF16: the mask input is built as F16 directly (Ollama's engine with
-	// flash attention: CacheConfig MaskDType F16, ml/backend/ggml), no cast.
+	// maskF16: Ollama's engine. With flash attention the mask reaches the
+	// graph as one F16 tensor (buildMask casts its F32 input, which has its
+	// own buffer, to CacheConfig's MaskDType F16); without it the F32 mask is
+	// outside the graph entirely.
 	maskF16 bool
 }
 
@@ -80,6 +82,12 @@ func computeGraphBytes(s graphShape) uint64 {
 		if s.maskF16 && s.flashAttn {
 			m := in(uint64(cells) * uint64(T) * 2)
 			return m, m
+		}
+		if s.maskF16 {
+			// Ollama's engine without flash attention: the F32 mask is an
+			// Input() tensor with its own buffer (kvcache/causal.go buildMask),
+			// outside the compute graph's allocation.
+			return ext, ext
 		}
 		m := in(f32(cells, T/ns*ns))
 		if s.flashAttn {
