@@ -102,6 +102,7 @@
 
     $("model-name").textContent = r.model_name || r.model_id || "Model";
     $("model-meta").textContent = [r.model_id, r.quantization, r.engine && "engine " + r.engine,
+      r.engine_path && "runs on " + ({ "ollama-engine": "Ollama's own engine", "ollama-llamacpp": "Ollama's llama.cpp runner", "llama-server": "llama-server", "vllm": "vLLM" }[r.engine_path] || r.engine_path),
       num(r.context) && "context " + r.context.toLocaleString("en-US") + " tokens",
       r.source && "source: " + r.source].filter(Boolean).join(" · ");
 

@@ -34,6 +34,9 @@ func printReport(w io.Writer, r *analyze.Result) {
 		row("Model", fmt.Sprintf("%s, %s params, %d layers, trained context %d", r.Model.Architecture, params(r.Model.ParamCount), r.Model.Layers, r.Model.ContextLength))
 	}
 	row("File size", size(float64(r.SizeBytes)))
+	if r.EnginePath != "" {
+		row("Runs on", estimate.PathLabel(r.EnginePath)+" (memory estimated for it)")
+	}
 	row("Memory", fmt.Sprintf("%.2f GB total = weights %.2f + KV cache %.2f + overhead %.2f  (estimate; %d ctx × %d seq, %s cache)",
 		r.Memory.TotalGB, r.Memory.ModelGB, r.Memory.KVCacheGB, r.Memory.OverheadGB, r.Context, max(r.Parallel, 1), r.CacheType))
 	for _, d := range r.Memory.Devices {

@@ -16,10 +16,17 @@ func Analyze(in Input) Report {
 		in.Engine = EngineLlamaCpp
 	}
 	in.Parallel = max(in.Parallel, 1)
+	var parNote string
+	if in.Engine == EngineOllama {
+		in.Parallel, parNote = ollamaParallel(s, profileFor(s), in.Parallel)
+	}
 	r := Report{Source: SourceHeader, Engine: in.Engine, Quantization: s.QuantLabel,
 		TotalLayers: s.BlockCount + 1, Parallel: in.Parallel, CacheType: cacheType(in.CacheType)}
 	if len(in.Target.GPUs) == 0 {
 		r.Notes = append(r.Notes, "no GPU in the target: analysed for the CPU")
+	}
+	if parNote != "" {
+		r.Notes = append(r.Notes, parNote)
 	}
 	var p llamaPlan
 	if in.GPULayers != nil {
@@ -28,6 +35,16 @@ func Analyze(in Input) Report {
 		p = bestPlan(in)
 	}
 	r.GPULayers = p.ngl
+	r.EnginePath = p.path
+	_, r.EnginePathReason = enginePath(in.Engine, s, p.prof, in.ProjectorBytes > 0)
+	r.StateBytes = p.state
+	if r.EnginePathReason != "" {
+		r.Notes = append(r.Notes, r.EnginePathReason)
+	}
+	if p.prof.approx {
+		r.Approximate = true
+		r.Notes = append(r.Notes, fmt.Sprintf("architecture %q is not known to fitbench: memory estimated with the closest profile, approximate", s.Architecture))
+	}
 	r.Context = p.lay.NCtxSeq
 	r.FlashAttention = p.flash
 	if !p.flash && r.CacheType != "f16" {
@@ -149,6 +166,9 @@ func SpeedInputsFor(in Input) SpeedInputs {
 		in.Engine = EngineLlamaCpp
 	}
 	in.Parallel = max(in.Parallel, 1)
+	if in.Engine == EngineOllama {
+		in.Parallel, _ = ollamaParallel(in.Summary, profileFor(in.Summary), in.Parallel)
+	}
 	var p llamaPlan
 	if in.GPULayers != nil {
 		p = planLlama(in, min(max(*in.GPULayers, 0), in.Summary.BlockCount+1))

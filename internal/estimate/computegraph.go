@@ -19,6 +19,35 @@ type graphShape struct {
 	slidingLayers       []bool
 	swaCells            int
 	outputAbsent        bool // no output matmul (embedding-only models)
+
+	// Architecture parts (from the profile, see graphShapeFor).
+	nFFExp      int    // expert FFN width (expert_feed_forward_length; 0 = nFF)
+	nFFShared   int    // shared-expert FFN width (0 = none)
+	denseLayers []bool // MoE model: this layer has a dense FFN (leading_dense_block_count)
+	nFFLayer    []int  // per-layer dense FFN width (nemotron_h), 0 = no FFN
+	recurrent   []bool // layer is a recurrent (state) layer
+	state       string // recurrent kind
+	stateDims   stateGraph
+	mla         *mlaGraph
+	gemmaNorms  bool // post-attention and post-FFN norms
+	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
+	// maskF16: Ollama's engine. With flash attention the mask reaches the
+	// graph as one F16 tensor (buildMask casts its F32 input, which has its
+	// own buffer, to CacheConfig's MaskDType F16); without it the F32 mask is
+	// outside the graph entirely.
+	maskF16 bool
+}
+
+// stateGraph is the size of a recurrent layer's activations (llama.cpp
+// build_mamba2_layer / build_shortconv_block; Ollama's nemotronh/lfm2).
+type stateGraph struct {
+	inProj, convCh, convK, inner, stateElems int
+}
+
+// mlaGraph: deepseek2's latent attention (llama.cpp llm_build_deepseek2).
+type mlaGraph struct {
+	qLora, kvLora, rope, nope, vHead int
+	absorbed                         bool // MLA file: attention runs over the latent (key_length_mla set)
 }
 
 func computeGraphBytes(s graphShape) uint64 {
@@ -50,6 +79,16 @@ func computeGraphBytes(s graphShape) uint64 {
 	}
 	vIdx := in(vIdxLen)
 	maskFor := func(cells int) (*gtensor, *gtensor) {
+		if s.maskF16 && s.flashAttn {
+			m := in(uint64(cells) * uint64(T) * 2)
+			return m, m
+		}
+		if s.maskF16 {
+			// Ollama's engine without flash attention: the F32 mask is an
+			// Input() tensor with its own buffer (kvcache/causal.go buildMask),
+			// outside the compute graph's allocation.
+			return ext, ext
+		}
 		m := in(f32(cells, T/ns*ns))
 		if s.flashAttn {
 			return m, nil // cast created lazily at first use (graph order)
@@ -72,16 +111,45 @@ func computeGraphBytes(s graphShape) uint64 {
 		norm = g.op(f32(E, T), true, norm, ext) // * attn_norm weight
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
+		isRec := il < len(s.recurrent) && s.recurrent[il]
+		if isRec {
+			cur = recurrentBlock(g, s, norm, ext)
+			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
+				kvh = 0
+			}
+		}
 		if kvh > 0 {
-			// graph order follows build_attn's explicit expands: q, k, v
-			q := g.op(f32(qd, T), false, ext, norm)
-			q = g.op(q.size, true, g.viewOf(q), pos)
-			k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
-			k = g.op(k.size, true, g.viewOf(k), pos)
-			v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
-			vv := g.viewOf(v)
-			g.op(0, false, ext, g.viewOf(k), kIdx).ext = true // set_rows into the cache
-			g.op(0, false, ext, g.viewOf(vv), vIdx).ext = true
+			var q, kSrc, vSrc *gtensor
+			if m := s.mla; m != nil && m.absorbed {
+				// llama.cpp src/models/deepseek2.cpp, MLA path: q (through the
+				// q-LoRA when present), the compressed KV + RoPE part, its norm,
+				// q_nope absorbed into the latent, Q/K concatenated with RoPE.
+				qIn := norm
+				if m.qLora > 0 {
+					qa := g.op(f32(m.qLora, T), false, ext, norm)
+					qIn = g.op(qa.size, true, qa, ext) // q_a norm
+				}
+				qf := g.op(f32(qd, T), false, ext, qIn)
+				kva := g.op(f32(m.kvLora+m.rope, T), false, ext, norm)
+				qpe := g.op(f32(m.rope, s.nHead, T), false, g.viewOf(qf), pos)
+				kpe := g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
+				kvn := g.op(f32(m.kvLora, T), false, g.viewOf(kva))
+				kvn = g.op(kvn.size, true, kvn, ext)
+				qabs := g.op(f32(m.kvLora, s.nHead, T), false, ext, g.viewOf(qf))
+				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
+				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
+				vSrc = g.viewOf(kvn)
+			} else {
+				// graph order follows build_attn's explicit expands: q, k, v
+				q = g.op(f32(qd, T), false, ext, norm)
+				q = g.op(q.size, true, g.viewOf(q), pos)
+				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				vSrc = g.viewOf(v)
+			}
+			g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true // set_rows into the cache
+			g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
 				if swaF == nil {
@@ -103,26 +171,55 @@ func computeGraphBytes(s graphShape) uint64 {
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, kc, kq)
 				att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
 			}
+			if s.mla != nil && s.mla.absorbed {
+				up := g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // mul_mat(v_mla)
+				att = g.op(up.size, false, g.viewOf(up))                            // cont(permute)
+			}
 			cur = g.op(f32(E, T), false, ext, g.viewOf(att)) // wo
-		} else {
+			if s.gemmaNorms {
+				cur = g.op(f32(E, T), true, cur)
+				cur = g.op(f32(E, T), true, cur, ext)
+			}
+		} else if !isRec {
 			cur = norm // layer without attention: modelled as pass-through
 		}
 		rows := T
 		if il == nL-1 {
-			cur = g.op(f32(E, T), false, cur, outIDs, keep)
-			inpSA = g.op(f32(E, T), false, inpSA, outIDs)
+			if s.nOut > 0 {
+				rows = min(s.nOut, T)
+			}
+			cur = g.op(f32(E, rows), false, cur, outIDs, keep)
+			inpSA = g.op(f32(E, rows), false, inpSA, outIDs)
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
 		fn := g.op(f32(E, rows), true, ffnInp)
 		fn = g.op(f32(E, rows), true, fn, ext)
 		var out *gtensor
-		if s.expertUsed > 0 {
+		dense := func(width int) *gtensor {
+			up := g.op(f32(width, rows), false, ext, fn)
+			gate := g.op(f32(width, rows), false, ext, fn)
+			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
+			return g.op(f32(E, rows), false, ext, act)
+		}
+		ffw := s.nFF
+		if il < len(s.nFFLayer) {
+			ffw = s.nFFLayer[il]
+		}
+		switch {
+		case s.expertUsed > 0 && !(il < len(s.denseLayers) && s.denseLayers[il]):
 			out = moeFFN(g, s, fn, rows, ext)
-		} else {
-			up := g.op(f32(s.nFF, rows), false, ext, fn)
-			gate := g.op(f32(s.nFF, rows), false, ext, fn)
-			act := g.op(f32(s.nFF, rows), false, gate, up) // swiglu_split
-			out = g.op(f32(E, rows), false, ext, act)
+			if s.nFFShared > 0 {
+				sh := dense(s.nFFShared)
+				out = g.op(f32(E, rows), true, out, sh)
+			}
+		case ffw > 0:
+			out = dense(ffw)
+		default:
+			out = fn // no FFN in this layer (Mamba / attention-only layers)
+		}
+		if s.gemmaNorms {
+			out = g.op(f32(E, rows), true, out)
+			out = g.op(f32(E, rows), true, out, ext)
 		}
 		cur = g.op(f32(E, rows), true, out, ffnInp)
 	}
@@ -130,7 +227,11 @@ func computeGraphBytes(s graphShape) uint64 {
 	norm = g.op(f32(E, T), true, norm, ext)
 	norm.output = true
 	if !s.outputAbsent {
-		logits := g.op(f32(s.nVocab, T), false, ext, norm)
+		outRows := T
+		if s.nOut > 0 {
+			outRows = min(s.nOut, T)
+		}
+		logits := g.op(f32(s.nVocab, outRows), false, ext, norm)
 		logits.output = true
 	}
 	return g.peak()
@@ -145,8 +246,12 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtenso
 	sel := g.op(uint64(4*s.expertUsed*rows), false, probs) // argsort/top-k ids
 	w := g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	x := g.viewOf(in)
-	up := g.op(f32(s.nFF, s.expertUsed, rows), false, ext, x, sel)
-	gate := g.op(f32(s.nFF, s.expertUsed, rows), false, ext, x, sel)
+	ff := s.nFF
+	if s.nFFExp > 0 {
+		ff = s.nFFExp
+	}
+	up := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
+	gate := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
 	act := g.op(up.size, false, gate, up)
 	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, ext, act, sel)
 	exp := g.op(down.size, true, down, w)
@@ -159,4 +264,28 @@ func maxInt(xs []int) int {
 		m = max(m, x)
 	}
 	return m
+}
+
+// recurrentBlock models a recurrent layer's activations: the input projection,
+// the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
+// the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
+// Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
+func recurrentBlock(g *graph, s graphShape, in, ext *gtensor) *gtensor {
+	T := s.nTok
+	d := s.stateDims
+	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
+	proj := g.op(f32(d.inProj, T), false, ext, in)
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, ext, g.viewOf(proj))
+	cx := g.op(f32(d.convCh, T), false, conv, ext)
+	cx = g.op(cx.size, true, cx)
+	var y *gtensor
+	if s.state == stateShortConv {
+		y = g.op(f32(d.convCh, T), false, cx, g.viewOf(proj))
+	} else {
+		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), ext)
+		z := g.op(f32(d.inner, T), false, g.viewOf(proj))
+		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
+		y = g.op(y.size, true, y, ext) // group norm
+	}
+	return g.op(f32(s.nEmbd, T), false, ext, y)
 }

@@ -12,6 +12,9 @@ type llamaPlan struct {
 	devices []Device // GPUs first, CPU last
 	flash   bool
 	lay     ctxLayout
+	path    string // engine path (PathOllamaEngine, …)
+	prof    archProfile
+	state   uint64 // recurrent state bytes inside the KV figures
 }
 
 // defaultContext is the user's context, else min(training context, 8192).
@@ -77,9 +80,12 @@ func gpuOverhead(g GPU) uint64 {
 	return DefaultGPUOverhead
 }
 
-// planLlama computes the per-device memory for one -ngl value.
+// planLlama computes the per-device memory for one -ngl value, for the engine
+// path that will run the model (see enginePath).
 func planLlama(in Input, ngl int) llamaPlan {
 	s := in.Summary
+	prof := profileFor(s)
+	path, _ := enginePath(in.Engine, s, prof, in.ProjectorBytes > 0)
 	ctx := defaultContext(s, in.Context)
 	if in.Engine == EngineOllama && s.ContextLength > 0 {
 		ctx = min(ctx, s.ContextLength) // Ollama caps num_ctx at the training context
@@ -93,6 +99,12 @@ func planLlama(in Input, ngl int) llamaPlan {
 	}
 	lay := layout(ctx, in.Parallel, ub)
 	flash := true // llama.cpp "auto" resolves to on for CPU and current GPUs
+	if path == PathOllamaEngine {
+		// llm/server.go: flash attention on Ollama's engine only for the
+		// architectures in GGML.FlashAttention whose K and V head sizes match
+		// (GGML.SupportsFlashAttention); embedding models never.
+		flash = prof.ollamaFlash && !prof.ollamaNoFlash && keyLen(s) == valLen(s) && !s.Arch.Pooling
+	}
 	if in.FlashAttention != nil {
 		flash = *in.FlashAttention
 	}
@@ -116,23 +128,33 @@ func planLlama(in Input, ngl int) llamaPlan {
 		}
 		return d
 	}
-	kv := kvLayerBytes(s, lay, ct, flash, in.Engine == EngineOllama)
+	cl := cacheBytes(in, prof, path, lay, ctx, ct, flash)
 	for il := 0; il < nL; il++ {
 		d := at(il)
 		if il < len(s.LayerBytes) {
 			devs[d].WeightsBytes += s.LayerBytes[il]
 		}
-		devs[d].KVBytes += kv[il]
+		devs[d].KVBytes += cl.perLayer[il]
 		devs[d].Layers++
 	}
 	od := at(nL)
 	devs[od].WeightsBytes += s.OutputBytes
+	if path == PathOllamaEngine && s.OutputTied {
+		// Ollama's engine loads the output matrix from token_embd a second
+		// time (`gguf:"output,alt:token_embd"`, ml/backend/ggml New creates one
+		// tensor per target name) and places it with the output layer.
+		devs[od].WeightsBytes += s.TokenEmbdBytes
+	}
+	if path == PathOllamaEngine {
+		// expert biases stored as BF16 are loaded as F32 (ml/backend/ggml/ggml.go)
+		devs[at(0)].WeightsBytes += s.BF16ExpertBiasBytes
+	}
 	devs[od].Layers++
 	devs[cpu].WeightsBytes += s.TokenEmbdBytes + s.OtherBytes
 
 	// compute buffers: every device that holds layers runs its part of the graph;
 	// the graph is replayed per device with that device's share of the blocks.
-	shape := graphShapeFor(s, lay, flash)
+	shape := graphShapeFor(in, prof, path, lay, cl, flash)
 	for d := range devs {
 		if devs[d].Layers == 0 && d != cpu {
 			continue
@@ -145,16 +167,19 @@ func planLlama(in Input, ngl int) llamaPlan {
 		// largest layer for the transfer.
 		devs[cpu].ComputeBytes += maxLayer(s)
 	}
-	emb := 0
-	if in.Engine == EngineOllama {
-		emb = s.EmbeddingLength // Ollama's runner enables embeddings output
+	if path != PathOllamaEngine {
+		emb := 0
+		if in.Engine == EngineOllama {
+			emb = s.EmbeddingLength // Ollama's runner enables embeddings output
+		}
+		devs[cpu].OutputBytes = uint64(s.VocabSize+emb) * uint64(lay.NSeq) * 4
 	}
-	devs[cpu].OutputBytes = uint64(s.VocabSize+emb) * uint64(lay.NSeq) * 4
+	// Ollama's engine has no separate output buffer: logits are a graph output.
 	for i := range devs {
 		d := &devs[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
-	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay}
+	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state}
 }
 
 func cacheType(t string) string {
@@ -173,21 +198,6 @@ func maxLayer(s gguf.Summary) uint64 {
 	return m
 }
 
-func graphShapeFor(s gguf.Summary, l ctxLayout, flash bool) graphShape {
-	hkv := make([]int, s.BlockCount)
-	for i := range hkv {
-		hkv[i] = headKV(s, i)
-	}
-	ff := s.FeedForwardLength
-	if ff == 0 {
-		ff = 4 * s.EmbeddingLength
-	}
-	return graphShape{nEmbd: s.EmbeddingLength, nFF: ff, nVocab: s.VocabSize, nHead: s.HeadCount,
-		headKV: hkv, keyLen: keyLen(s), valLen: valLen(s), nTok: l.NUbatch, nKV: l.NCtxSeq,
-		nStream: l.NSeq, flashAttn: flash, expertUsed: s.ExpertUsedCount, nExpert: s.ExpertCount,
-		slidingLayers: s.SlidingLayers, swaCells: 0}
-}
-
 // deviceCompute replays the graph for the layers a device holds. A device
 // without the output layer does not hold the logits.
 func deviceCompute(shape graphShape, layers, nL int, hasOutput bool) uint64 {
@@ -202,11 +212,27 @@ func deviceCompute(shape graphShape, layers, nL int, hasOutput bool) uint64 {
 		return 0 // no blocks at all: callers validate the summary first (gguf.Summary.Validate)
 	}
 	sh := shape
-	if blocks > 0 && blocks < len(sh.headKV) {
-		sh.headKV = sh.headKV[len(sh.headKV)-blocks:]
+	n := len(sh.headKV)
+	from := 0
+	if blocks > 0 && blocks < n {
+		from = n - blocks
 	}
 	if blocks <= 0 {
-		sh.headKV = sh.headKV[len(sh.headKV)-1:]
+		from = n - 1
+	}
+	// per-layer arrays follow the blocks this device holds
+	sh.headKV = sh.headKV[from:]
+	cut := func(b []bool) []bool {
+		if len(b) == n {
+			return b[from:]
+		}
+		return b
+	}
+	sh.slidingLayers = cut(sh.slidingLayers)
+	sh.recurrent = cut(sh.recurrent)
+	sh.denseLayers = cut(sh.denseLayers)
+	if len(sh.nFFLayer) == n {
+		sh.nFFLayer = sh.nFFLayer[from:]
 	}
 	sh.outputAbsent = !hasOutput
 	return computeGraphBytes(sh)

@@ -73,6 +73,10 @@ type Input struct {
 	// each decoded token attends over; 0 = half the context (a long chat). A
 	// benchmark sets it to its prompt + generated length.
 	KVTokens int `json:"kv_tokens,omitempty"`
+	// ProjectorBytes is the vision projector (mmproj) file that will be loaded
+	// with the model, 0 = none. Ollama then runs the model on its llama.cpp
+	// runner, which places the projector on the main device.
+	ProjectorBytes uint64 `json:"projector_bytes,omitempty"`
 	// Calibration, when non-nil, adds a calibrated speed beside the plain one.
 	Calibration *Calibration `json:"-"`
 }
@@ -114,8 +118,19 @@ type Performance struct {
 
 // Report is the analysis of one variant.
 type Report struct {
-	Source             string      `json:"source"`
-	Engine             string      `json:"engine"`
+	Source string `json:"source"`
+	Engine string `json:"engine"`
+	// EnginePath is the program that really runs the model and that the
+	// memory is estimated for: ollama-engine (Ollama's own engine),
+	// ollama-llamacpp (Ollama's llama.cpp runner), llama-server or vllm.
+	EnginePath string `json:"engine_path"`
+	// EnginePathReason says why Ollama falls back to its llama.cpp runner.
+	EnginePathReason string `json:"engine_path_reason,omitempty"`
+	// Approximate is set when the architecture is unknown and the closest
+	// profile was used (a note names it).
+	Approximate bool `json:"approximate,omitempty"`
+	// StateBytes is the recurrent state (Mamba/short-conv/RWKV) inside the KV figures.
+	StateBytes         uint64      `json:"state_bytes,omitempty"`
 	Quantization       string      `json:"quantization"`
 	WillFit            bool        `json:"will_fit"`
 	FitsWithoutOffload bool        `json:"fits_without_offload"`

@@ -86,6 +86,7 @@ func summarize(f *File, tensors []TensorInfo, shards int) (Summary, error) {
 		s.ValueLength = n
 	}
 	slidingWindow(f, arch, &s)
+	archParams(f, arch, &s)
 	tensorBytes(tensors, &s)
 	s.VocabSize = vocabSize(f, arch, tensors)
 	if s.QuantLabel == "" {
@@ -187,6 +188,9 @@ func tensorBytes(tensors []TensorInfo, s *Summary) {
 					s.ExpertLayerBytes = make([]uint64, n)
 				}
 				s.ExpertLayerBytes[l] += b
+			}
+			if t.Type == TypeBF16 && strings.HasSuffix(t.Name, "_exps.bias") {
+				s.BF16ExpertBiasBytes += b
 			}
 		case strings.HasPrefix(t.Name, "token_embd."):
 			s.TokenEmbdBytes += b

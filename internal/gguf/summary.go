@@ -49,7 +49,15 @@ type Summary struct {
 	// uses token_embd for the output matmul; OutputTied records that.
 	OutputBytes uint64 `json:"output_bytes"`
 	OutputTied  bool   `json:"output_tied,omitempty"`
-	OtherBytes  uint64 `json:"other_bytes,omitempty"` // tensors in none of the groups above (rope_freqs, …)
+	OtherBytes  uint64 `json:"other_bytes,omitempty"`
+	// BF16ExpertBiasBytes is the size of the *_exps.bias tensors stored as BF16
+	// (gpt-oss): Ollama's engine loads them as F32, twice this size.
+	BF16ExpertBiasBytes uint64 `json:"bf16_expert_bias_bytes,omitempty"` // tensors in none of the groups above (rope_freqs, …)
 
 	Shards int `json:"shards"` // number of files this summary covers
+
+	// Arch holds the architecture-specific hyperparameters the memory model
+	// needs beyond the llama shape (recurrent state, MLA, MoE widths, the
+	// tokenizer keys that decide Ollama's engine path). See summary_arch.go.
+	Arch ArchParams `json:"arch,omitzero"`
 }

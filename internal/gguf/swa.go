@@ -20,6 +20,7 @@ var swaRules = map[string]swaRule{
 	"olmo2":           {pattern: 4, needKey: true},
 	"afmoe":           {pattern: 4, needKey: true},
 	"gpt-oss":         {pattern: 2},
+	"gptoss":          {pattern: 2}, // Ollama's converter's name; its engine: even layers slide (model/models/gptoss SetLayerType(i%2))
 	"smallthinker":    {pattern: 4, denseFirst: true, needKey: true, defWindow: 4096},
 	"exaone4":         {pattern: 4, defWindow: 4096, layers: 64},
 	// llama4 uses chunked attention (8192-token chunks, 3 of 4 layers) unless the
