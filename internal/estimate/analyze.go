@@ -16,10 +16,17 @@ func Analyze(in Input) Report {
 		in.Engine = EngineLlamaCpp
 	}
 	in.Parallel = max(in.Parallel, 1)
+	var parNote string
+	if in.Engine == EngineOllama {
+		in.Parallel, parNote = ollamaParallel(s, profileFor(s), in.Parallel)
+	}
 	r := Report{Source: SourceHeader, Engine: in.Engine, Quantization: s.QuantLabel,
 		TotalLayers: s.BlockCount + 1, Parallel: in.Parallel, CacheType: cacheType(in.CacheType)}
 	if len(in.Target.GPUs) == 0 {
 		r.Notes = append(r.Notes, "no GPU in the target: analysed for the CPU")
+	}
+	if parNote != "" {
+		r.Notes = append(r.Notes, parNote)
 	}
 	var p llamaPlan
 	if in.GPULayers != nil {
@@ -33,6 +40,11 @@ func Analyze(in Input) Report {
 	r.StateBytes = p.state
 	if r.EnginePathReason != "" {
 		r.Notes = append(r.Notes, r.EnginePathReason)
+	}
+	if in.ProjectorBytes > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("vision projector (%.2f GB) included in the weights; the image encoder's own compute buffer is not", float64(in.ProjectorBytes)/GB))
+	} else if visionArch(s.Architecture) {
+		r.Notes = append(r.Notes, "no vision projector (mmproj) file with this variant: the estimate is text-only, image input left out")
 	}
 	if p.prof.approx {
 		r.Approximate = true
@@ -159,6 +171,9 @@ func SpeedInputsFor(in Input) SpeedInputs {
 		in.Engine = EngineLlamaCpp
 	}
 	in.Parallel = max(in.Parallel, 1)
+	if in.Engine == EngineOllama {
+		in.Parallel, _ = ollamaParallel(in.Summary, profileFor(in.Summary), in.Parallel)
+	}
 	var p llamaPlan
 	if in.GPULayers != nil {
 		p = planLlama(in, min(max(*in.GPULayers, 0), in.Summary.BlockCount+1))

@@ -31,8 +31,10 @@ type graphShape struct {
 	mla         *mlaGraph
 	gemmaNorms  bool // post-attention and post-FFN norms
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
-	// maskF16: the mask input is built as F16 directly (Ollama's engine with
-	// flash attention: CacheConfig MaskDType F16, ml/backend/ggml), no cast.
+	// maskF16: Ollama's engine. With flash attention the mask reaches the
+	// graph as one F16 tensor (buildMask casts its F32 input, which has its
+	// own buffer, to CacheConfig's MaskDType F16); without it the F32 mask is
+	// outside the graph entirely.
 	maskF16 bool
 }
 
@@ -81,6 +83,12 @@ func computeGraphBytes(s graphShape) uint64 {
 			m := in(uint64(cells) * uint64(T) * 2)
 			return m, m
 		}
+		if s.maskF16 {
+			// Ollama's engine without flash attention: the F32 mask is an
+			// Input() tensor with its own buffer (kvcache/causal.go buildMask),
+			// outside the compute graph's allocation.
+			return ext, ext
+		}
 		m := in(f32(cells, T/ns*ns))
 		if s.flashAttn {
 			return m, nil // cast created lazily at first use (graph order)
@@ -110,26 +118,38 @@ func computeGraphBytes(s graphShape) uint64 {
 				kvh = 0
 			}
 		}
-		qIn := norm
-		if s.mla != nil && kvh > 0 {
-			// q from the q-LoRA (or wq), the compressed KV and its norm
-			if s.mla.qLora > 0 {
-				qa := g.op(f32(s.mla.qLora, T), false, ext, norm)
-				qIn = g.op(qa.size, true, qa, ext) // q_a norm; q_b reads it
-			}
-			kva := g.op(f32(s.mla.kvLora+s.mla.rope, T), false, ext, norm)
-			g.op(f32(s.mla.kvLora, T), false, g.viewOf(kva), ext)
-		}
 		if kvh > 0 {
-			// graph order follows build_attn's explicit expands: q, k, v
-			q := g.op(f32(qd, T), false, ext, qIn)
-			q = g.op(q.size, true, g.viewOf(q), pos)
-			k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
-			k = g.op(k.size, true, g.viewOf(k), pos)
-			v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
-			vv := g.viewOf(v)
-			g.op(0, false, ext, g.viewOf(k), kIdx).ext = true // set_rows into the cache
-			g.op(0, false, ext, g.viewOf(vv), vIdx).ext = true
+			var q, kSrc, vSrc *gtensor
+			if m := s.mla; m != nil && m.absorbed {
+				// llama.cpp src/models/deepseek2.cpp, MLA path: q (through the
+				// q-LoRA when present), the compressed KV + RoPE part, its norm,
+				// q_nope absorbed into the latent, Q/K concatenated with RoPE.
+				qIn := norm
+				if m.qLora > 0 {
+					qa := g.op(f32(m.qLora, T), false, ext, norm)
+					qIn = g.op(qa.size, true, qa, ext) // q_a norm
+				}
+				qf := g.op(f32(qd, T), false, ext, qIn)
+				kva := g.op(f32(m.kvLora+m.rope, T), false, ext, norm)
+				qpe := g.op(f32(m.rope, s.nHead, T), false, g.viewOf(qf), pos)
+				kpe := g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
+				kvn := g.op(f32(m.kvLora, T), false, g.viewOf(kva))
+				kvn = g.op(kvn.size, true, kvn, ext)
+				qabs := g.op(f32(m.kvLora, s.nHead, T), false, ext, g.viewOf(qf))
+				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
+				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
+				vSrc = g.viewOf(kvn)
+			} else {
+				// graph order follows build_attn's explicit expands: q, k, v
+				q = g.op(f32(qd, T), false, ext, norm)
+				q = g.op(q.size, true, g.viewOf(q), pos)
+				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				vSrc = g.viewOf(v)
+			}
+			g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true // set_rows into the cache
+			g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
 				if swaF == nil {
@@ -152,7 +172,8 @@ func computeGraphBytes(s graphShape) uint64 {
 				att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
 			}
 			if s.mla != nil && s.mla.absorbed {
-				att = g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // v_mla up-projection
+				up := g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // mul_mat(v_mla)
+				att = g.op(up.size, false, g.viewOf(up))                            // cont(permute)
 			}
 			cur = g.op(f32(E, T), false, ext, g.viewOf(att)) // wo
 			if s.gemmaNorms {

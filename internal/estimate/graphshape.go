@@ -40,9 +40,9 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.nStream = 1
 		sh.nOut = max(l.NSeq, 1)
 		sh.maskF16 = true
-		if cl.swaCells == 0 || cl.swaCells == cl.cells {
-			sh.swaCells = 0
-		}
+		// a WrapperCache (gemma3, gpt-oss) builds one mask per sub-cache, so
+		// the sliding layers have their own mask even when it is full size
+		// (kvcache/wrapper.go StartForward).
 	}
 	if s.ExpertCount > 0 {
 		if a.ExpertSharedFFLength > 0 {

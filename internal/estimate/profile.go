@@ -78,6 +78,10 @@ type archProfile struct {
 	gemmaNorms      bool // pre+post attention/FFN norms (gemma2/gemma3): more live [n_embd, T] tensors
 	ollamaNoFlash   bool // GGML.SupportsFlashAttention false (gemma2)
 	approx          bool // closest profile for an architecture fitbench does not know
+	// ollamaSerial: Ollama loads the model with parallel = 1 whatever
+	// OLLAMA_NUM_PARALLEL says (server/sched.go load: "model architecture does
+	// not currently support parallel requests").
+	ollamaSerial bool
 }
 
 func preIs(want ...string) func(gguf.Summary) string {
@@ -121,11 +125,11 @@ var profiles = map[string]archProfile{
 	// ErrUnsupportedTokenizer); it is not in FlashAttention's list.
 	"deepseek2":      {ollamaEngine: true, ollamaCheck: preIs("deepseek-v3"), mla: true},
 	"glm4moelite":    {ollamaEngine: true, ollamaFlash: true, ollamaCheck: preIs("glm4"), mla: true},
-	"lfm2":           {ollamaEngine: true, ollamaFlash: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0"},
-	"lfm2moe":        {ollamaEngine: true, ollamaFlash: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0"},
-	"nemotron_h":     {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0"},
-	"nemotron_h_moe": {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0"},
-	"qwen3next":      {ollamaEngine: true, ollamaFlash: true, state: stateDeltaNet, hybrid: true, recurrentRule: "interval"},
+	"lfm2":           {ollamaEngine: true, ollamaFlash: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
+	"lfm2moe":        {ollamaEngine: true, ollamaFlash: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
+	"nemotron_h":     {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},
+	"nemotron_h_moe": {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},
+	"qwen3next":      {ollamaEngine: true, ollamaFlash: true, state: stateDeltaNet, hybrid: true, recurrentRule: "interval", ollamaSerial: true},
 	"granitehybrid":  {state: stateMamba, hybrid: true, recurrentRule: "kv0"},
 	"jamba":          {state: stateMamba, hybrid: true, recurrentRule: "kv0"},
 	"mamba":          {state: stateMamba, recurrentRule: "all"},
@@ -183,6 +187,22 @@ func hasAttentionLayer(s gguf.Summary) bool {
 	return false
 }
 
+// ollamaParallel is the parallel count Ollama really loads with
+// (server/sched.go load): 1 for embedding models and the architectures it
+// marks unsafe for parallel requests.
+func ollamaParallel(s gguf.Summary, p archProfile, par int) (int, string) {
+	if par <= 1 {
+		return max(par, 1), ""
+	}
+	if p.ollamaSerial {
+		return 1, fmt.Sprintf("Ollama loads %s with one sequence (it does not support parallel requests for this architecture): estimated for parallel 1", s.Architecture)
+	}
+	if s.Arch.Pooling {
+		return 1, "Ollama loads embedding models with one sequence: estimated for parallel 1"
+	}
+	return par, ""
+}
+
 // enginePath decides which program runs the model, as Ollama v0.17.4 does in
 // llm/server.go NewLlamaServer: its own engine when the architecture is in
 // OllamaEngineRequired and model.NewTextProcessor accepts the file (no split
@@ -212,4 +232,10 @@ func enginePath(engine string, s gguf.Summary, p archProfile, projector bool) (p
 		}
 	}
 	return PathOllamaEngine, ""
+}
+
+// visionArch: architectures usually shipped with a vision tower; without an
+// mmproj file the report says the projector is left out.
+func visionArch(arch string) bool {
+	return slices.Contains([]string{"gemma3", "mistral3", "llama4", "qwen2vl", "qwen25vl", "qwen3vl", "qwen3vlmoe", "mllama", "lfm2"}, arch)
 }

@@ -186,3 +186,42 @@ func TestMLACache(t *testing.T) {
 		}
 	}
 }
+
+// Ollama loads lfm2 / nemotron_h / qwen3next with one sequence whatever
+// OLLAMA_NUM_PARALLEL says (server/sched.go load).
+func TestOllamaSerialArchitectures(t *testing.T) {
+	s := withArch(toy(4), "lfm2")
+	s.Arch.TokenizerModel = "gpt2"
+	one := Analyze(Input{Summary: s, Engine: EngineOllama, Context: 2048, Parallel: 1, Target: Target{RAMBytes: 1 << 36}})
+	two := Analyze(Input{Summary: s, Engine: EngineOllama, Context: 2048, Parallel: 2, Target: Target{RAMBytes: 1 << 36}})
+	if two.Parallel != 1 || cpuDev(two).KVBytes != cpuDev(one).KVBytes || len(two.Notes) < 2 {
+		t.Fatalf("parallel %d, kv %d vs %d, notes %v", two.Parallel, cpuDev(two).KVBytes, cpuDev(one).KVBytes, two.Notes)
+	}
+	ls := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Context: 2048, Parallel: 2, Target: Target{RAMBytes: 1 << 36}})
+	if ls.Parallel != 2 {
+		t.Fatalf("llama-server keeps parallel: %d", ls.Parallel)
+	}
+}
+
+// A vision projector is part of the weights on the main device and its
+// absence on a vision architecture is said.
+func TestVisionProjector(t *testing.T) {
+	s := withArch(toy(4), "gemma3")
+	gpu := Target{RAMBytes: 1 << 36, GPUs: []GPU{{Name: "g", VRAMBytes: 48 << 30}}}
+	base := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: gpu})
+	with := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: gpu, ProjectorBytes: 800 << 20})
+	if got := with.Memory.Devices[0].WeightsBytes - base.Memory.Devices[0].WeightsBytes; got != 800<<20 {
+		t.Errorf("projector on GPU0: +%d", got)
+	}
+	cpuOnly := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: Target{RAMBytes: 1 << 36}, ProjectorBytes: 800 << 20})
+	if cpuDev(cpuOnly).WeightsBytes != cpuDev(Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: Target{RAMBytes: 1 << 36}})).WeightsBytes+800<<20 {
+		t.Error("projector not in host memory on a CPU target")
+	}
+	notes := strings.Join(base.Notes, "\n")
+	if !strings.Contains(notes, "left out") {
+		t.Errorf("missing projector note: %s", notes)
+	}
+	if !strings.Contains(strings.Join(with.Notes, "\n"), "vision projector") {
+		t.Errorf("projector note: %v", with.Notes)
+	}
+}

@@ -38,3 +38,26 @@ func TestHelpAndBadFlags(t *testing.T) {
 		t.Fatal("unknown type accepted")
 	}
 }
+
+func TestListAndArchPreset(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"-list"}, &out, &errb); err != nil || !strings.Contains(out.String(), "deepseek-v3") || !strings.Contains(out.String(), "gemma3") {
+		t.Fatalf("list: %v %q", err, out.String())
+	}
+	dir := t.TempDir()
+	out.Reset()
+	if err := run([]string{"-o", dir, "-name", "v3", "-preset", "deepseek-v3"}, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	f, err := gguf.ReadFile(filepath.Join(dir, "v3.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := f.Summary()
+	if s.Architecture != "deepseek2" || s.BlockCount != 61 {
+		t.Fatalf("%+v", s)
+	}
+	if err := run([]string{"-preset", "nope", "-o", dir}, &out, &errb); err == nil {
+		t.Fatal("unknown preset accepted")
+	}
+}

@@ -123,3 +123,49 @@ func encodeQ4_0(dst []byte, x []float32) []byte {
 	}
 	return dst
 }
+
+// kvaluesMXFP4 are the E2M1 values ×2 (ggml-common.h kvalues_mxfp4); the
+// block scale is stored halved to match (GGML_E8M0_TO_FP32_HALF).
+var kvaluesMXFP4 = [16]float32{0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12}
+
+// e8m0Half is ggml_e8m0_to_fp32_half: 2^(e−128).
+func e8m0Half(e uint8) float32 {
+	if e < 2 {
+		return math.Float32frombits(0x00200000 << e)
+	}
+	return math.Float32frombits(uint32(e-1) << 23)
+}
+
+// encodeMXFP4 follows quantize_row_mxfp4_ref (ggml-quants.c): per 32 values an
+// E8M0 exponent e = floor(log2(max|x|)) − 2 + 127, then the nearest of the 16
+// E2M1 codes for each value; byte j holds element j (low nibble) and j+16 (high).
+// Decoded value = kvalues_mxfp4[q] · 2^(e−128). gpt-oss ships its experts so.
+func encodeMXFP4(dst []byte, x []float32) []byte {
+	for b := 0; b+32 <= len(x); b += 32 {
+		blk := x[b : b+32]
+		var amax float32
+		for _, v := range blk {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		var e uint8
+		if amax > 0 {
+			e = uint8(math.Floor(math.Log2(float64(amax))) - 2 + 127)
+		}
+		d := e8m0Half(e)
+		dst = append(dst, e)
+		for j := 0; j < 16; j++ {
+			dst = append(dst, bestMXFP4(blk[j], d)|bestMXFP4(blk[j+16], d)<<4)
+		}
+	}
+	return dst
+}
+
+func bestMXFP4(x, d float32) byte {
+	best, bestErr := 0, float32(math.Abs(float64(kvaluesMXFP4[0]*d-x)))
+	for i := 1; i < 16; i++ {
+		if err := float32(math.Abs(float64(kvaluesMXFP4[i]*d - x))); err < bestErr {
+			best, bestErr = i, err
+		}
+	}
+	return byte(best)
+}

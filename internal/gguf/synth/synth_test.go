@@ -115,7 +115,7 @@ func TestDeterministicAndTokenizer(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	for _, s := range []Spec{{Arch: "mamba"}, {Embd: 48, WeightType: gguf.TypeQ4_0}, {Heads: 3, KVHeads: 2, Embd: 96},
+	for _, s := range []Spec{{Arch: "mamba"}, {Arch: "deepseek2", Layers: 5, KVLoRARank: 32, RopeDim: 16, VHeadDim: 32, HeadDim: 48, Experts: 8, ExpertsUsed: 2, ExpertFF: 32}, {Embd: 48, WeightType: gguf.TypeQ4_0}, {Heads: 3, KVHeads: 2, Embd: 96},
 		{Vocab: 100}, {WeightType: gguf.TypeQ4_K}, {Shards: 9}} {
 		if err := s.Validate(); err == nil {
 			t.Errorf("%+v accepted", s)

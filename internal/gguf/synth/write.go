@@ -107,6 +107,8 @@ func (s Spec) writeFile(path string, kv []gguf.KV, ts []tensorDef) (err error) {
 					row[j] = 1
 				case kindBias:
 					row[j] = 0
+				case kindConst:
+					row[j] = t.val
 				default:
 					row[j] = float32(rng.NormFloat64() * 0.02)
 				}
@@ -145,6 +147,8 @@ func encode(dst []byte, t gguf.GGMLType, row []float32) ([]byte, error) {
 		return encodeQ8_0(dst, row), nil
 	case gguf.TypeQ4_0:
 		return encodeQ4_0(dst, row), nil
+	case gguf.TypeMXFP4:
+		return encodeMXFP4(dst, row), nil
 	}
 	return dst, fmt.Errorf("synth: no encoder for %s", t)
 }
