@@ -44,14 +44,14 @@ type BenchmarkRun struct {
 	Errors       int             `json:"errors"`
 	// EngineTokS is the decode rate from the engine's own timings (decode
 	// steps per second; DecodeSource says which timings), 0 when it gave none.
-	EngineTokS float64 `json:"engine_tok_s"`
-	MemGPUBytes  int64           `json:"mem_gpu_bytes"`
-	MemCPUBytes  int64           `json:"mem_cpu_bytes"`
-	DurationS    float64         `json:"duration_s"`
-	Status       string          `json:"status"`
-	Error        string          `json:"error"`
-	StartedAt    time.Time       `json:"started_at"`
-	FinishedAt   time.Time       `json:"finished_at"` // zero while running
+	EngineTokS  float64   `json:"engine_tok_s"`
+	MemGPUBytes int64     `json:"mem_gpu_bytes"`
+	MemCPUBytes int64     `json:"mem_cpu_bytes"`
+	DurationS   float64   `json:"duration_s"`
+	Status      string    `json:"status"`
+	Error       string    `json:"error"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"` // zero while running
 
 	// Settings (RunSettings), EngineInfo (engine.Info) and Estimate
 	// (RunEstimate, recomputed for exactly these settings) as JSON.
