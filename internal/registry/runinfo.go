@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"math"
+	"strconv"
 )
 
 // RunSettings are exactly how the engine ran a benchmark: what the estimate
@@ -94,4 +96,73 @@ func (r *BenchmarkRun) compare() {
 		EstimatedDecodeTokS: est.DecodeTokS, MeasuredDecodeTokS: r.EngineTokS, DecodeError: relErr(est.DecodeTokS, r.EngineTokS),
 		EstimatedBytes: est.TotalBytes, MeasuredBytes: meas, MemoryError: relErr(float64(est.TotalBytes), float64(meas)),
 	}
+}
+
+// CalibrationRun is a model with the run that measures it best for
+// calibrating the speed model.
+type CalibrationRun struct {
+	Model *Model
+	Run   *BenchmarkRun
+}
+
+// CalibrationRuns picks, for every tested model, its latest completed
+// single-stream run with an engine-measured decode rate (concurrency 1: the
+// speed model predicts one sequence; the engine's rate, not the harness's).
+func (db *DB) CalibrationRuns(ctx context.Context) ([]CalibrationRun, error) {
+	models, err := db.ListModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []CalibrationRun
+	for _, m := range models {
+		if m.Status != StatusTested {
+			continue
+		}
+		runs, err := db.ListRuns(ctx, m.ModelID)
+		if err != nil {
+			return nil, err
+		}
+		var best *BenchmarkRun
+		for _, r := range runs {
+			if r.Status == RunCompleted && r.Concurrency == 1 && r.EngineTokS > 0 && (best == nil || r.ID > best.ID) {
+				best = r
+			}
+		}
+		if best != nil {
+			out = append(out, CalibrationRun{Model: m, Run: best})
+		}
+	}
+	return out, nil
+}
+
+// RunSettingsOf returns a run's recorded settings. Runs recorded before
+// migration 0008 have none: their context is read from the engine flags
+// (Ollama num_ctx, llama-server -c over -np), else the benchmark default of
+// the time (2048), and their GPU layers from num_gpu / -ngl.
+func RunSettingsOf(r *BenchmarkRun) RunSettings {
+	var s RunSettings
+	if len(r.Settings) > 0 && json.Unmarshal(r.Settings, &s) == nil && s.Engine != "" {
+		return s
+	}
+	s = RunSettings{Engine: r.Engine, Context: 2048, Parallel: 1, CacheType: "f16", GPULayers: -1, OffloadedLayers: -1, Concurrency: r.Concurrency}
+	var flags map[string]string
+	_ = json.Unmarshal(r.EngineFlags, &flags)
+	atoi := func(k string) int {
+		n, _ := strconv.Atoi(flags[k])
+		return n
+	}
+	if n := atoi("num_ctx"); n > 0 {
+		s.Context = n
+	} else if n := atoi("-c"); n > 0 {
+		s.Context = n / max(atoi("-np"), 1)
+	}
+	if v, ok := flags["num_gpu"]; ok {
+		s.GPULayers, _ = strconv.Atoi(v)
+	} else if v, ok := flags["-ngl"]; ok {
+		s.GPULayers, _ = strconv.Atoi(v)
+	}
+	if n := atoi("num_thread"); n > 0 {
+		s.Threads = n
+	}
+	return s
 }
