@@ -35,7 +35,7 @@ func runHW(ctx context.Context, e env) error {
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "GPU\tVRAM\tBANDWIDTH\tFP16")
 		for _, k := range hardware.Table() {
-			fmt.Fprintf(tw, "%s\t%.0f GiB\t%.0f GB/s\t%.0f TFLOPS\n", k.Name, k.VRAMGiB, k.BandwidthGBs, k.FP16TFLOPS)
+			fmt.Fprintf(tw, "%s\t%.2f GB\t%.0f GB/s\t%.0f TFLOPS\n", k.Name, k.VRAMGiB*(1<<30)/1e9, k.BandwidthGBs, k.FP16TFLOPS)
 		}
 		return tw.Flush()
 	}
@@ -60,7 +60,7 @@ func runHW(ctx context.Context, e env) error {
 		fmt.Fprintln(e.stdout, "  CPU only — pass --gpu \"RTX 4080\" (or --vram 16) to analyse for a GPU you plan to use")
 	}
 	for i, g := range t.GPUs {
-		fmt.Fprintf(e.stdout, "  GPU%d %s: %.1f GiB, %.0f GB/s, %.0f TFLOPS FP16\n", i, g.Name, float64(g.VRAMBytes)/(1<<30), g.BandwidthGBs, g.FP16TFLOPS)
+		fmt.Fprintf(e.stdout, "  GPU%d %s: %.2f GB, %.0f GB/s, %.0f TFLOPS FP16\n", i, g.Name, float64(g.VRAMBytes)/1e9, g.BandwidthGBs, g.FP16TFLOPS)
 	}
 	fmt.Fprintf(e.stdout, "  system RAM for offload: %s at %.0f GB/s\n", size(float64(t.RAMBytes)), t.CPUBandwidth)
 	for _, n := range notes {
