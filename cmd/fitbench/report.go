@@ -91,6 +91,12 @@ func printReport(w io.Writer, r *analyze.Result) {
 		}
 		_ = tw.Flush()
 	}
+	if p := r.Recommendation.BestFull; p != nil {
+		fmt.Fprintf(w, "Recommended: %s — %s\n", p.Quantization, p.Reason)
+	}
+	if p := r.Recommendation.BestOffload; p != nil {
+		fmt.Fprintf(w, "Best with CPU offload: %s — %s\n", p.Quantization, p.Reason)
+	}
 	if r.Comparison.TotalModels > 0 {
 		// Like for like: single-stream decode tok/s, estimated for the candidate,
 		// measured (by the engine) for installed models.
