@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/fitbench/fitbench/internal/analyze"
+	"github.com/fitbench/fitbench/internal/install"
 	"github.com/fitbench/fitbench/internal/registry"
 )
 
@@ -53,7 +51,7 @@ func runAddLocal(ctx context.Context, e env) error {
 	}
 	files := make([]registry.File, 0, len(res.Files))
 	for _, f := range res.Files {
-		sum, err := sha256File(ctx, f.Path)
+		sum, err := install.HashFile(ctx, f.Path)
 		if err != nil {
 			return err
 		}
@@ -74,28 +72,4 @@ func runAddLocal(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "registered %s (id %d, untested): %s\nbenchmark it with: fitbench bench %d\n", m.ModelID, m.ID, path, m.ID)
 	return nil
-}
-
-// sha256File hashes a local file so the registry records what was registered.
-func sha256File(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			return hex.EncodeToString(h.Sum(nil)), nil
-		}
-		if err != nil {
-			return "", err
-		}
-	}
 }

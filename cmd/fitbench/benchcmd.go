@@ -2,10 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"text/tabwriter"
 
 	"github.com/fitbench/fitbench/internal/install"
+	"github.com/fitbench/fitbench/internal/registry"
 )
 
 func init() {
@@ -14,10 +13,12 @@ func init() {
 		summary: "benchmark an installed model on a real engine and record the results",
 		usage: `fitbench bench ID|MODEL_ID [--samples N | --full] [--concurrency N] [--max-tokens N]
                  [--engine auto|ollama|llamacpp|vllm|openai] [--base-url URL --model NAME]
-                 [--dataset FILE.jsonl] [--ctx N] [--parallel N] [--json] [--home DIR]
+                 [--dataset FILE.jsonl] [--ctx N] [--parallel N] [--cache-type T] [--allow-errors] [--json] [--home DIR]
 
 --dataset takes JSONL: OpenAI Batch API request lines ({"custom_id", "method", "url",
-"body": {"messages": …}}) or plain {"prompt": …} lines. --full runs the 5,000-sample set.`,
+"body": {"messages": …}}) or plain {"prompt": …} lines. --full runs the 5,000-sample set.
+--ctx is per sequence for every engine. The run is recorded with the estimate made for
+exactly its settings; a run with failed samples exits 1 unless --allow-errors.`,
 		run: runBench,
 	})
 }
@@ -28,16 +29,19 @@ func runBench(ctx context.Context, e env) error {
 	full := fs.Bool("full", false, "the full benchmark: 5,000 generated samples")
 	conc := fs.Int("concurrency", 0, "requests in flight (default: the engine's parallel slots)")
 	maxTokens := fs.Int("max-tokens", 0, "max output tokens per sample (default 64)")
-	engineName := fs.String("engine", "auto", "engine: auto, ollama, llamacpp, vllm, openai")
-	baseURL := fs.String("base-url", "", "openai engine: the server's base URL (…/v1)")
-	model := fs.String("model", "", "openai engine: the model name to request")
+	ef := addEngineFlags(fs)
 	dataset := fs.String("dataset", "", "JSONL file of prompts")
-	ctxLen := fs.Int("ctx", 0, "context length to load the model with (default 2048)")
-	parallel := fs.Int("parallel", 0, "engine parallel slots")
+	ctxLen := fs.Int("ctx", 0, "context length per sequence to load the model with (default 2048)")
+	parallel := fs.Int("parallel", 0, "engine parallel slots (sequences)")
+	cacheType := fs.String("cache-type", "", "KV cache type: f16, q8_0, q4_0 (llama.cpp, Ollama); auto, fp8 (vLLM)")
+	allowErrors := fs.Bool("allow-errors", false, "exit 0 even when some samples failed")
 	asJSON := fs.Bool("json", false, "print the run as JSON")
 	home := homeFlag(fs)
 	args, err := parseFlags(fs, e.args)
 	if err != nil {
+		return err
+	}
+	if err := ef.check(); err != nil {
 		return err
 	}
 	if *full {
@@ -54,7 +58,7 @@ func runBench(ctx context.Context, e env) error {
 		return err
 	}
 	defer lock.Release()
-	cfg := benchConfig{engine: *engineName, baseURL: *baseURL, model: *model, ctx: *ctxLen, parallel: *parallel,
+	cfg := benchConfig{engine: ef.name, baseURL: ef.baseURL, model: ef.model, ctx: *ctxLen, parallel: *parallel, cacheType: *cacheType,
 		concurrency: *conc, maxTokens: *maxTokens, dataset: *dataset, full: *full, dataDir: dir.Root}
 	b := cfg.benchmarker(db, cachedHardware())
 	if cfg.dataset != "" { // fail on a bad file before starting an engine
@@ -67,32 +71,23 @@ func runBench(ctx context.Context, e env) error {
 		pp.print(install.Event{ModelID: m.ModelID, Status: install.StatusBenchmarking, Sample: done, Samples: total,
 			Progress: 100 * float64(done) / float64(max(total, 1))})
 	})
+	pp.finish()
+	runID, _ := b.LastRun()
+	var r *registry.BenchmarkRun
+	if runID > 0 {
+		r, _ = db.GetRun(ctx, runID)
+	}
+	if r != nil { // a failed run is reported too: its errors and reasons are the point
+		if *asJSON {
+			if jerr := writeJSON(e.stdout, r); jerr != nil {
+				return jerr
+			}
+		} else if perr := printRun(e.stdout, r); perr != nil {
+			return perr
+		}
+	}
 	if err != nil {
 		return err
 	}
-	runs, err := db.ListRuns(ctx, m.ModelID)
-	if err != nil || len(runs) == 0 {
-		return err
-	}
-	r := runs[len(runs)-1]
-	for _, x := range runs {
-		if x.ID > r.ID {
-			r = x
-		}
-	}
-	if *asJSON {
-		return writeJSON(e.stdout, r)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-	row("Run", fmt.Sprintf("%d on %s, %d samples at concurrency %d, %.1f s", r.ID, r.Engine, r.Samples, r.Concurrency, r.DurationS))
-	row("Output", fmt.Sprintf("%.1f tok/s (harness)   engine-reported decode %.1f tok/s", r.OutputTokS, r.EngineTokS))
-	row("Total", fmt.Sprintf("%.1f tok/s (prompt %.1f tok/s), %.2f requests/s", r.TotalTokS, r.PromptTokS, r.RequestsPerS))
-	row("TTFT", fmt.Sprintf("mean %.0f  p50 %.0f  p95 %.0f  p99 %.0f ms", r.TTFTMeanMs, r.TTFTP50Ms, r.TTFTP95Ms, r.TTFTP99Ms))
-	row("Latency", fmt.Sprintf("mean %.0f  p50 %.0f  p95 %.0f  p99 %.0f ms", r.E2EMeanMs, r.E2EP50Ms, r.E2EP95Ms, r.E2EP99Ms))
-	row("ITL", fmt.Sprintf("mean %.1f  p50 %.1f  p99 %.1f ms", r.ITLMeanMs, r.ITLP50Ms, r.ITLP99Ms))
-	row("Memory", fmt.Sprintf("GPU %s, CPU %s (measured)", size(float64(r.MemGPUBytes)), size(float64(r.MemCPUBytes))))
-	row("Errors", fmt.Sprintf("%d", r.Errors))
-	row("Estimate", fmt.Sprintf("~%.0f tok/s before this run; throughput_tokens_per_sec now %.1f (output tok/s)", m.EstimatedThroughput, r.OutputTokS))
-	return tw.Flush()
+	return runErrors(r, *allowErrors)
 }

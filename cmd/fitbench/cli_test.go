@@ -46,6 +46,21 @@ func TestVersionAndHelp(t *testing.T) {
 			t.Errorf("help analyze lacks %s:\n%s", flag, r.stdout)
 		}
 	}
+	// Every command's help lists its own flags, from its flag set.
+	for cmd, flags := range map[string][]string{
+		"install": {"-verify", "-allow-errors", "-engine", "-base-url", "-model", "-no-bench", "-home"},
+		"bench":   {"-ctx", "-cache-type", "-allow-errors", "-base-url", "-samples", "-json"},
+		"serve":   {"-addr", "-engine", "-base-url", "-model", "-token"},
+		"show":    {"-json", "-home"}, "list": {"-json", "-home"}, "rm": {"-home"}, "add-local": {"-id", "-home"},
+		"hw": {"-gpu", "-vram"},
+	} {
+		r := f.ok("", "help", cmd)
+		for _, fl := range flags {
+			if !strings.Contains(r.stdout, "  "+fl+" ") && !strings.Contains(r.stdout, "  "+fl+"\n") {
+				t.Errorf("help %s lacks %s:\n%s", cmd, fl, r.stdout)
+			}
+		}
+	}
 	if r := f.run("", "frobnicate"); r.code != 2 || !strings.Contains(r.stderr, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: %s", r)
 	}
@@ -573,7 +588,7 @@ func TestHW(t *testing.T) {
 		t.Errorf("hw --gpu RTX 4080: %+v", hw.Target)
 	}
 	r := f.ok("", "hw", "--gpu", "RTX 4080")
-	if !strings.Contains(r.stdout, "RTX 4080") || !strings.Contains(r.stdout, "16.0 GiB") {
+	if !strings.Contains(r.stdout, "RTX 4080") || !strings.Contains(r.stdout, "17.18 GB") || strings.Contains(r.stdout, "GiB") { // one unit: GB = 10^9 bytes
 		t.Errorf("hw human:\n%s", r.stdout)
 	}
 }

@@ -49,7 +49,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
-				fmt.Fprintf(stdout, "%s\n\n%s\n", c.summary, c.usage)
+				// The command's own flag set prints its usage and every flag
+				// (-h makes it stop there, before any work).
+				fmt.Fprintf(stdout, "%s\n\n", c.summary)
+				err := c.run(context.Background(), env{args: []string{"-h"}, stdin: stdin, stdout: stdout, stderr: stdout})
+				if err != nil && !errors.Is(err, flag.ErrHelp) {
+					fmt.Fprintf(stdout, "%s\n", c.usage)
+				}
 				return 0
 			}
 		}

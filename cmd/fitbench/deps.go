@@ -46,7 +46,9 @@ func installedFrom(db *registry.DB) func(context.Context) ([]estimate.Installed,
 		// would also count prompt time).
 		out := make([]estimate.Installed, 0, len(ms))
 		for _, m := range ms {
-			out = append(out, estimate.Installed{Name: m.Name, Throughput: m.DecodeTokS})
+			// The model id, not the display name: two variants of one repo share
+			// a name, and the candidate may be one of them.
+			out = append(out, estimate.Installed{Name: m.ModelID, Throughput: m.DecodeTokS})
 		}
 		return out, nil
 	}

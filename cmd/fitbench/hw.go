@@ -32,7 +32,7 @@ func runHW(ctx context.Context, e env) error {
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "GPU\tMEMORY\tBANDWIDTH\tFP16\tBF16\tSOURCE")
 		for _, k := range hardware.Table() {
-			mem := fmt.Sprintf("%g GiB", k.VRAMGiB)
+			mem := fmt.Sprintf("%.2f GB", k.VRAMGiB*(1<<30)/1e9)
 			if k.Unified {
 				mem += " unified"
 			}
@@ -69,7 +69,7 @@ func runHW(ctx context.Context, e env) error {
 		fmt.Fprintln(e.stdout, "  CPU only — pass --gpu \"RTX 4080\" (or --vram 16) to analyse for a GPU you plan to use")
 	}
 	for i, g := range t.GPUs {
-		fmt.Fprintf(e.stdout, "  GPU%d %s: %.1f GiB, %.0f GB/s, %.0f TFLOPS FP16%s\n", i, g.Name, float64(g.VRAMBytes)/(1<<30), g.BandwidthGBs, g.FP16TFLOPS, shareText(t, i))
+		fmt.Fprintf(e.stdout, "  GPU%d %s: %.2f GB, %.0f GB/s, %.0f TFLOPS FP16%s\n", i, g.Name, float64(g.VRAMBytes)/1e9, g.BandwidthGBs, g.FP16TFLOPS, shareText(t, i))
 	}
 	switch {
 	case t.RAMUnknown:

@@ -18,6 +18,7 @@ type progressPrinter struct {
 	last     time.Time
 	lastStat string
 	pending  *install.Event // the latest event not printed yet (plain mode)
+	ended    bool           // the last line printed ends with a newline (tty mode)
 }
 
 func newProgressPrinter(w io.Writer) *progressPrinter {
@@ -51,13 +52,28 @@ func (p *progressPrinter) print(ev install.Event) {
 			fmt.Fprintln(p.w)
 		}
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.ended = false
 		if ev.Final() {
 			fmt.Fprintln(p.w)
+			p.ended = true
 		}
 	} else {
 		fmt.Fprintln(p.w, line)
 	}
 	p.lastStat = ev.Status
+}
+
+// finish ends a bar left on its line (a terminal bar is redrawn with \r and
+// only a final event ends it), and prints a pending plain line.
+func (p *progressPrinter) finish() {
+	if p.tty {
+		if p.lastStat != "" && !p.ended {
+			fmt.Fprintln(p.w)
+		}
+	} else if p.pending != nil {
+		fmt.Fprintln(p.w, describeEvent(*p.pending))
+	}
+	p.pending, p.lastStat, p.ended = nil, "", true
 }
 
 func describeEvent(ev install.Event) string {

@@ -61,16 +61,30 @@ func TestInstallListShowRm(t *testing.T) {
 	if r := f.ok("", "list"); !strings.Contains(r.stdout, smallRepo+":Q4_0") || !strings.Contains(r.stdout, "untested") {
 		t.Errorf("list table:\n%s", r.stdout)
 	}
-	// Installing again downloads nothing (only the header is read again, as
-	// an analysis does) and keeps one row. A header read streams from the CDN
-	// and may pull a small file whole before it stops, so bytes cannot tell;
-	// the file itself can: a download writes a new file and renames it over.
+	// Installing again downloads nothing and reads no header from the Hub (the
+	// local header is read, the recorded sha256 trusted), and keeps one row; the
+	// file is not rewritten (a download writes a new file and renames it over).
 	q8 := filepath.Join(modelsDir, filepath.Base(files["Q8_0"][0]))
 	st0, err := os.Stat(q8)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.hub.ResetCounts()
 	f.install(smallRepo + ":Q8_0")
+	if c := f.hub.Counts(); c[localhub.CountCDNGet] != 0 || c[localhub.CountResolveGet] != 0 || c[localhub.CountResolveHead] != 0 {
+		t.Errorf("reinstall fetched from the Hub: %v", c)
+	}
+	// --verify re-hashes: a file changed on disk (same size) is caught.
+	b, _ := os.ReadFile(q8)
+	b[len(b)-1] ^= 0xff
+	os.WriteFile(q8, b, 0o644)
+	if r := f.run("", "install", smallRepo+":Q8_0", "--no-bench", "--verify"); r.code != 1 || !strings.Contains(r.stderr, "checksum mismatch") {
+		t.Errorf("--verify on a changed file: %s", r)
+	}
+	b[len(b)-1] ^= 0xff
+	os.WriteFile(q8, b, 0o644)
+	os.Chtimes(q8, st0.ModTime(), st0.ModTime())
+	f.ok("", "install", smallRepo+":Q8_0", "--no-bench", "--verify")
 	if n := len(f.list()); n != 2 {
 		t.Errorf("%d rows after reinstall, want 2", n)
 	}

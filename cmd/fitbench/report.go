@@ -99,15 +99,40 @@ func printReport(w io.Writer, r *analyze.Result) {
 		}
 		_ = tw.Flush()
 	}
+	if p := r.Recommendation.BestFull; p != nil {
+		fmt.Fprintf(w, "Recommended: %s — %s\n", p.Quantization, p.Reason)
+	}
+	if p := r.Recommendation.BestOffload; p != nil {
+		fmt.Fprintf(w, "Best with CPU offload: %s — %s\n", p.Quantization, p.Reason)
+	}
 	if r.Comparison.TotalModels > 0 {
-		fmt.Fprintln(w, "\nCompared with your models:")
+		// Like for like: single-stream decode tok/s, estimated for the candidate,
+		// measured (by the engine) for installed models.
+		fmt.Fprintln(w, "\nCompared with your models (decode tok/s, one stream):")
 		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  MODEL\tSPEED\tCOMPARISON")
+		fmt.Fprintln(tw, "  MODEL\tDECODE TOK/S\t\tCOMPARISON")
+		fmt.Fprintf(tw, "  %s (candidate)\t~%s\testimate\t\n", r.InstallID, tokS(r.Performance.EstimatedThroughput))
 		for _, c := range r.Comparison.Comparisons {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.ModelName, orDash(c.Throughput, "%.1f"), c.Label)
+			name, kind := c.ModelName, "measured"
+			if c.ModelName == r.InstallID {
+				name += " (installed: this variant)"
+			}
+			if c.Throughput <= 0 {
+				kind = "not benchmarked"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, orDash(c.Throughput, "%.1f"), kind, candidateVs(c))
 		}
 		_ = tw.Flush()
 	}
+}
+
+// candidateVs says the comparison from the candidate's side, or that there is
+// nothing to compare with.
+func candidateVs(c estimate.ComparisonRow) string {
+	if c.Throughput <= 0 || c.Ratio == 0 {
+		return "-"
+	}
+	return "candidate " + c.Label
 }
 
 func fitWord(v string) string {

@@ -18,7 +18,7 @@ func init() {
 	register(command{
 		name:    "serve",
 		summary: "run the web app (add-model page and workbench) on http://127.0.0.1:4080",
-		usage:   "fitbench serve [--addr 127.0.0.1:4080] [--token T] [--allow-host H] [--engine E] [--home DIR]",
+		usage:   "fitbench serve [--addr 127.0.0.1:4080] [--token T] [--allow-host H] [--engine E [--base-url URL --model NAME]] [--home DIR]",
 		run:     runServe,
 	})
 }
@@ -28,9 +28,12 @@ func runServe(ctx context.Context, e env) error {
 	addr := fs.String("addr", "127.0.0.1:4080", "listen address (a non-loopback address requires --token)")
 	token := fs.String("token", "", "require this token on every request (Bearer header, or ?token= once in the browser)")
 	allow := fs.String("allow-host", "", "extra Host names to accept, comma-separated (DNS-rebinding protection)")
-	engineName := fs.String("engine", "auto", "benchmark engine: auto, ollama, llamacpp, vllm, openai")
+	ef := addEngineFlags(fs)
 	home := homeFlag(fs)
 	if _, err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if err := ef.check(); err != nil {
 		return err
 	}
 	dir, db, err := openRegistry(*home)
@@ -46,7 +49,7 @@ func runServe(ctx context.Context, e env) error {
 	h := newHub()
 	hw := cachedHardware()
 	mgr := install.New(install.Config{DB: db, Dir: dir, Hub: h, Fetcher: install.NewDownloader(),
-		Estimator: &variantEstimator{a: newAnalyzer(h, db, hw)}, Bench: newBenchmarker(db, dir.Root, *engineName, hw),
+		Estimator: &variantEstimator{a: newAnalyzer(h, db, hw)}, Bench: newBenchmarker(db, dir.Root, *ef, hw),
 		Logger: logger})
 	if resumed, err := mgr.Recover(ctx, true); err != nil {
 		logger.Warn("recovering unfinished installs failed", "err", err)

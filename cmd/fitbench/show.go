@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/fitbench/fitbench/internal/registry"
 )
 
 func init() {
@@ -43,10 +45,16 @@ func runShow(ctx context.Context, e env) error {
 	row("Parameters", orDash(float64(m.ParamCount)/1e9, "%.2fB"))
 	row("Quantization", m.QuantizationType)
 	row("Size", orDash(m.SizeGB, "%.2f GB"))
-	row("Est. memory", orDash(m.EstimatedMemoryGB, "%.2f GB")+"  (estimate)")
+	row("Est. memory", orDash(m.EstimatedMemoryGB, "%.2f GB")+"  (estimate of the install's analysis)")
 	row("CPU offload", fmt.Sprintf("%.2f GB, %d/%d layers on GPU (estimate)", m.CPUOffloadGB, m.GPULayers, m.TotalLayers))
-	row("Decode", fmt.Sprintf("estimate ~%s tok/s, measured %s tok/s (%s)",
-		orDash(m.EstimatedThroughput, "%.0f"), orDash(m.DecodeTokS, "%.1f"), orStr(m.Engine, "not benchmarked")))
+	if len(runs) > 0 && runs[0].Comparison != nil {
+		r := runs[0]
+		row("Decode", fmt.Sprintf("measured %s tok/s (run %d on %s), estimate for that run's settings %s",
+			orDash(r.EngineTokS, "%.1f"), r.ID, r.Engine, decodeCell(r)))
+	} else {
+		row("Decode", fmt.Sprintf("estimate ~%s tok/s (install analysis), measured %s tok/s (%s)",
+			orDash(m.EstimatedThroughput, "%.0f"), orDash(m.DecodeTokS, "%.1f"), orStr(m.Engine, "not benchmarked")))
+	}
 	row("Benchmark", fmt.Sprintf("%s tok/s output, %s tok/s total (prompt + output)",
 		orDash(m.OutputTokS, "%.1f"), orDash(m.TotalTokS, "%.1f")))
 	row("Quality", stars(m.QualityStars))
@@ -58,16 +66,48 @@ func runShow(ctx context.Context, e env) error {
 		return err
 	}
 	if len(runs) > 0 {
-		fmt.Fprintln(e.stdout, "\nBenchmark runs:")
+		// Each run beside the estimate made for its own settings (not the
+		// install's analysis, which assumed another context and engine).
+		fmt.Fprintln(e.stdout, "\nBenchmark runs (decode tok/s and memory: measured / estimate for the run's settings / error):")
 		tw = tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tENGINE\tSTATUS\tSAMPLES\tCONC.\tOUT TOK/S\tTTFT P50\tE2E P50\tSTARTED")
+		fmt.Fprintln(tw, "RUN\tENGINE\tSTATUS\tSAMPLES\tERRORS\tCTX×SEQ\tDECODE TOK/S\tMEMORY\tOUTPUT TOK/S (harness)\tSTARTED")
 		for _, r := range runs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.1f\t%.0f ms\t%.0f ms\t%s\n", r.ID, r.Engine, r.Status,
-				r.Samples, r.Concurrency, r.OutputTokS, r.TTFTP50Ms, r.E2EP50Ms, r.StartedAt.Format("2006-01-02 15:04"))
+			s := registry.RunSettingsOf(r)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d×%d\t%s\t%s\t%.1f\t%s\n", r.ID, r.Engine, r.Status, r.Samples, r.Errors,
+				s.Context, max(s.Parallel, 1), decodeCell(r), memoryCell(r), r.OutputTokS, r.StartedAt.Format("2006-01-02 15:04"))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "\nLatest run:")
+		return printRun(e.stdout, runs[0])
 	}
 	return nil
+}
+
+func decodeCell(r *registry.BenchmarkRun) string {
+	s := orDash(r.EngineTokS, "%.1f")
+	if c := r.Comparison; c != nil && c.EstimatedDecodeTokS > 0 {
+		s += fmt.Sprintf(" / ~%.1f", c.EstimatedDecodeTokS)
+		if c.DecodeError != nil {
+			s += fmt.Sprintf(" / %+.0f%%", 100**c.DecodeError)
+		}
+	}
+	return s
+}
+
+func memoryCell(r *registry.BenchmarkRun) string {
+	s := "-"
+	if m := r.MemGPUBytes + r.MemCPUBytes; m > 0 {
+		s = size(float64(m))
+	}
+	if c := r.Comparison; c != nil && c.EstimatedBytes > 0 {
+		s += " / ~" + size(float64(c.EstimatedBytes))
+		if c.MemoryError != nil {
+			s += fmt.Sprintf(" / %+.0f%%", 100**c.MemoryError)
+		}
+	}
+	return s
 }
 
 func reasonSuffix(r string) string {

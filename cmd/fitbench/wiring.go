@@ -38,8 +38,9 @@ type benchConfig struct {
 	engine      string
 	baseURL     string
 	model       string
-	ctx         int
+	ctx         int // per sequence, in every engine
 	parallel    int
+	cacheType   string
 	concurrency int
 	maxTokens   int
 	dataset     string
@@ -69,9 +70,10 @@ func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hard
 			}
 			return e, err
 		},
-		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel, LogDir: engineLogDir(c.dataDir)},
+		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel, CacheType: c.cacheType, LogDir: engineLogDir(c.dataDir)},
 		Options:    bench.Options{Concurrency: c.concurrency, MaxTokens: c.maxTokens},
 		UseGPUPlan: true,
+		Estimator:  &install.RunEstimator{Machine: machineTarget(hw), Calibration: calibrationFrom(db, hw)},
 		Hardware: func(ctx context.Context) (any, error) {
 			return hw(ctx)
 		},
@@ -99,8 +101,8 @@ func engineLogDir(dataDir string) string {
 	return d
 }
 
-func newBenchmarker(db *registry.DB, dataDir, engineName string, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
-	b := benchConfig{engine: engineName, maxTokens: envInt("FITBENCH_BENCH_MAX_TOKENS", 0), dataDir: dataDir}.benchmarker(db, hw)
+func newBenchmarker(db *registry.DB, dataDir string, ef engineFlags, hw func(context.Context) (hardware.Hardware, error)) *install.EngineBench {
+	b := benchConfig{engine: ef.name, baseURL: ef.baseURL, model: ef.model, maxTokens: envInt("FITBENCH_BENCH_MAX_TOKENS", 0), dataDir: dataDir}.benchmarker(db, hw)
 	// The sample count when a request names none (the page's empty Samples
 	// field, `install --benchmark`): 100 on a GPU is a minute, on a small CPU
 	// it can be several, so a slow machine may lower it.

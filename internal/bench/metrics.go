@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/fitbench/fitbench/internal/registry"
 )
 
 // Dist summarises a latency distribution in milliseconds.
@@ -51,17 +53,38 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
+// Where a run's decode rate comes from.
+const (
+	SourceEngineTimings = "engine timings per request (Ollama eval_count/eval_duration, llama-server timings)"
+	SourceVLLMMetrics   = "vLLM /metrics (generation tokens and decode time over the run)"
+	SourceHarness       = "harness stream timing (the engine reports no timings of its own)"
+)
+
 // summarize fills the aggregate metrics of r from its per-sample results.
+// Decode comes from the engine's own timings; the harness's figures (TTFT, E2E,
+// ITL, output tok/s over wall time, per-request end-to-end rate) are its own
+// and never feed the decode rate when the engine reports one.
 func (r *Result) summarize() {
 	var ttft, e2e, itl, tpot []time.Duration
-	var harness, eng, engStep, engPrompt []float64
-	r.Completed, r.Errors, r.PromptTokens, r.OutputTokens = 0, 0, 0, 0
+	var harness, e2eRate, engPrompt []float64
+	var steps int
+	var evalDur time.Duration
+	r.Completed, r.Errors, r.PromptTokens, r.OutputTokens, r.EngineTimed = 0, 0, 0, 0, 0
+	r.StopReasons, r.ErrorReasons = map[string]int{}, []registry.ErrorReason{}
+	byReason := map[string]int{}
 	for _, s := range r.PerSample {
 		if s.Err != "" {
 			r.Errors++
+			if k, ok := byReason[s.Err]; ok {
+				r.ErrorReasons[k].Count++
+			} else {
+				byReason[s.Err] = len(r.ErrorReasons)
+				r.ErrorReasons = append(r.ErrorReasons, registry.ErrorReason{Reason: s.Err, Count: 1, FirstSample: s.Index})
+			}
 			continue
 		}
 		r.Completed++
+		r.StopReasons[orUnknown(s.StopReason)]++
 		r.PromptTokens += s.PromptTokens
 		r.OutputTokens += s.OutputTokens
 		e2e = append(e2e, s.Latency)
@@ -72,28 +95,56 @@ func (r *Result) summarize() {
 		if s.OutputTokens > 1 && s.TTFT > 0 {
 			tpot = append(tpot, (s.Latency-s.TTFT)/time.Duration(s.OutputTokens-1))
 		}
+		if s.Latency > 0 && s.OutputTokens > 0 {
+			e2eRate = append(e2eRate, float64(s.OutputTokens)/s.Latency.Seconds())
+		}
 		if s.DecodeTPS > 0 {
 			harness = append(harness, s.DecodeTPS)
 		}
-		if s.Engine != nil {
-			if v := s.Engine.DecodeTPS(); v > 0 {
-				eng = append(eng, v)
-				if s.Engine.EvalTokens > 1 {
-					engStep = append(engStep, float64(s.Engine.EvalTokens-1)/s.Engine.EvalDuration.Seconds())
-				}
-			}
+		if s.Engine != nil && s.Engine.EvalDuration > 0 && s.Engine.DecodeSteps() > 0 {
+			r.EngineTimed++
+			steps += s.Engine.DecodeSteps()
+			evalDur += s.Engine.EvalDuration
 			if v := s.Engine.PromptTPS(); v > 0 {
 				engPrompt = append(engPrompt, v)
 			}
 		}
 	}
 	r.TTFT, r.E2E, r.ITL, r.TPOT = distOf(ttft), distOf(e2e), distOf(itl), distOf(tpot)
-	r.HarnessDecodeTPS, r.EngineDecodeTPS, r.EnginePromptTPS = mean(harness), mean(eng), mean(engPrompt)
-	r.EngineStepTPS = mean(engStep)
+	r.HarnessE2ETPS, r.EnginePromptTPS = mean(e2eRate), mean(engPrompt)
+	r.EngineDecodeTPS, r.HarnessDecodeTPS, r.DecodeSource = 0, 0, ""
+	switch {
+	case steps > 0 && evalDur > 0:
+		r.EngineDecodeTPS = float64(steps) / evalDur.Seconds()
+		r.DecodeSource = SourceEngineTimings
+	case r.Counters != nil && r.Counters.DecodeStepTPS() > 0:
+		r.EngineDecodeTPS = r.Counters.DecodeStepTPS()
+		r.DecodeSource = SourceVLLMMetrics
+	case len(harness) > 0:
+		r.HarnessDecodeTPS = mean(harness)
+		r.DecodeSource = SourceHarness
+	}
+	r.EngineStepTPS = r.EngineDecodeTPS
 	if sec := r.Duration.Seconds(); sec > 0 {
 		r.OutputTokS = float64(r.OutputTokens) / sec
 		r.PromptTokS = float64(r.PromptTokens) / sec
 		r.TotalTokS = float64(r.OutputTokens+r.PromptTokens) / sec
 		r.RequestsPerS = float64(r.Completed) / sec
 	}
+}
+
+// DecodeTokS is the run's decode rate: the engine's, else the harness's
+// stream-timed figure (for servers that report no timings).
+func (r *Result) DecodeTokS() float64 {
+	if r.EngineDecodeTPS > 0 {
+		return r.EngineDecodeTPS
+	}
+	return r.HarnessDecodeTPS
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

@@ -22,6 +22,13 @@ type RunOptions struct {
 	// Hardware is recorded with the run as JSON (e.g. hardware.Detect's answer);
 	// default: OS, architecture, CPU count and host name.
 	Hardware any
+	// Settings are how the engine was started; the run completes them with what
+	// the engine reports (engine path, cache type, batch sizes from its load
+	// log) and the measured cache length, and records them.
+	Settings *registry.RunSettings
+	// Estimate recomputes the estimate for the run's final settings; its
+	// answer is recorded with the run, beside the measurements. Optional.
+	Estimate func(ctx context.Context, s registry.RunSettings) registry.RunEstimate
 }
 
 // Run benchmarks a registered model and records the run: the model goes to
@@ -57,14 +64,28 @@ func Run(ctx context.Context, ro RunOptions) (*Result, int64, error) {
 	hwJSON, _ := json.Marshal(hw)
 	flagsJSON, _ := json.Marshal(ro.Instance.Flags())
 	opts := ro.Options.withDefaults(ro.Instance, len(ro.Samples))
+	settings := registry.RunSettings{Engine: ro.Instance.Engine(), GPULayers: -1, OffloadedLayers: -1}
+	if ro.Settings != nil {
+		settings = *ro.Settings
+	}
+	settings.MaxTokens, settings.Concurrency = opts.MaxTokens, opts.Concurrency
+	settingsJSON, _ := json.Marshal(settings)
 	run := &registry.BenchmarkRun{ModelID: m.ModelID, Engine: ro.Instance.Engine(), EngineFlags: flagsJSON,
-		Hardware: hwJSON, Samples: opts.Samples, Concurrency: opts.Concurrency}
+		Hardware: hwJSON, Samples: opts.Samples, Concurrency: opts.Concurrency, Settings: settingsJSON}
 	if _, err := ro.DB.StartRun(ctx, run); err != nil {
 		restore(err)
 		return nil, 0, fmt.Errorf("bench: %w", err)
 	}
 	res, runErr := RunSamples(ctx, ro.Instance, ro.Samples, ro.Options)
 	if res != nil {
+		if res.Info.Engine == "" {
+			res.Info = engine.Describe(ro.Instance)
+		}
+		completeSettings(&settings, res)
+		run.Settings, _ = json.Marshal(settings)
+		if ro.Estimate != nil && runErr == nil {
+			run.Estimate, _ = json.Marshal(ro.Estimate(bg, settings))
+		}
 		fillRun(run, res)
 		if err := ro.DB.AddOutputs(bg, run.ID, outputs(run.ID, res)); err != nil && runErr == nil {
 			runErr = err
@@ -87,6 +108,10 @@ func Run(ctx context.Context, ro RunOptions) (*Result, int64, error) {
 		restore(err)
 		return res, run.ID, fmt.Errorf("bench: %w", err)
 	}
+	if err := ro.DB.SetDecode(bg, m.ModelID, res.Engine, res.DecodeTokS()); err != nil {
+		restore(err)
+		return res, run.ID, fmt.Errorf("bench: %w", err)
+	}
 	if err := ro.DB.SetStatus(bg, m.ModelID, registry.StatusTested, ""); err != nil {
 		return res, run.ID, fmt.Errorf("bench: %w", err)
 	}
@@ -101,7 +126,57 @@ func fillRun(run *registry.BenchmarkRun, r *Result) {
 	run.ITLMeanMs, run.ITLP50Ms, run.ITLP99Ms = r.ITL.Mean, r.ITL.P50, r.ITL.P99
 	run.Errors, run.EngineTokS, run.DurationS = r.Errors, r.EngineDecodeTPS, r.Duration.Seconds()
 	if r.Memory != nil {
-		run.MemGPUBytes, run.MemCPUBytes = r.Memory.GPUBytes, r.Memory.CPUBytes
+		run.MemGPUBytes, run.MemCPUBytes, _ = r.Memory.Measured()
+	}
+	run.DecodeSource, run.HarnessE2ETokS = r.DecodeSource, r.HarnessE2ETPS
+	run.PromptTokens, run.OutputTokens = r.PromptTokens, r.OutputTokens
+	run.StopReasons, run.ErrorReasons = r.StopReasons, r.ErrorReasons
+	run.EngineInfo, _ = json.Marshal(r.Info)
+}
+
+// completeSettings adds what the run itself says to the settings it was
+// started with: the engine path and, from the load log, the cache type, batch
+// sizes, flash attention and offloaded layers the engine actually used, and
+// the mean cache length a decoded token attended over (prompt + half the
+// output: step k of n attends over prompt + k cells).
+func completeSettings(s *registry.RunSettings, r *Result) {
+	if s.Sources == nil {
+		s.Sources = map[string]string{}
+	}
+	if r.Info.Path != "" {
+		s.EnginePath = r.Info.Path
+		s.Sources["engine_path"] = "engine log"
+	}
+	if r.Memory != nil && r.Memory.Log != nil {
+		l := r.Memory.Log
+		if l.CacheTypeK != "" {
+			s.CacheType = l.CacheTypeK
+			s.Sources["cache_type"] = "load log"
+		}
+		if l.NBatch > 0 {
+			s.NBatch, s.Sources["n_batch"] = l.NBatch, "load log"
+		}
+		if l.NUbatch > 0 {
+			s.NUbatch, s.Sources["n_ubatch"] = l.NUbatch, "load log"
+		}
+		if l.FlashAttention != nil {
+			s.FlashAttention, s.Sources["flash_attention"] = l.FlashAttention, "load log"
+		}
+		if l.NCtx > 0 {
+			s.Sources["n_ctx"] = fmt.Sprintf("load log: n_ctx %d over %d sequence(s)", l.NCtx, max(l.NSeqMax, 1))
+		}
+		s.OffloadedLayers = l.OffloadedLayers
+	}
+	var kv float64
+	n := 0
+	for _, x := range r.PerSample {
+		if x.Err == "" {
+			kv += float64(x.PromptTokens) + float64(x.OutputTokens)/2
+			n++
+		}
+	}
+	if n > 0 {
+		s.KVTokens = int(kv/float64(n) + 0.5)
 	}
 }
 
@@ -110,7 +185,7 @@ func outputs(runID int64, r *Result) []registry.Output {
 	for _, s := range r.PerSample {
 		out = append(out, registry.Output{RunID: runID, SampleIndex: s.Index, PromptID: s.ID, Prompt: s.Prompt,
 			Output: s.Output, PromptTokens: s.PromptTokens, OutputTokens: s.OutputTokens,
-			TTFTMs: ms(s.TTFT), LatencyMs: ms(s.Latency), Error: s.Err})
+			TTFTMs: ms(s.TTFT), LatencyMs: ms(s.Latency), Error: s.Err, StopReason: s.StopReason})
 	}
 	return out
 }

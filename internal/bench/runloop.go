@@ -42,11 +42,21 @@ func RunSamples(ctx context.Context, inst engine.Instance, set []Sample, o Optio
 		}
 	}()
 
+	// A warm-up that ends early (repeat limit, stop token, length) is a
+	// completed request; only a real error fails the run.
 	for w := 0; w < o.Warmup; w++ {
 		s := samples[w%len(samples)]
 		r := one(runCtx, inst, s, -1, o)
 		if r.Err != "" {
 			return res, failure(runCtx, inst, fmt.Errorf("bench: warm-up request failed: %s", r.Err))
+		}
+	}
+	counters, hasCounters := inst.(engine.CounterReader)
+	var before engine.EngineCounters
+	if hasCounters {
+		var err error
+		if before, err = counters.Counters(runCtx); err != nil {
+			hasCounters = false
 		}
 	}
 
@@ -101,6 +111,12 @@ feed:
 		}
 	}
 	res.PerSample = sent
+	if hasCounters && runCtx.Err() == nil {
+		if after, err := counters.Counters(runCtx); err == nil {
+			d := after.Sub(before)
+			res.Counters = &d
+		}
+	}
 	res.summarize()
 	if runCtx.Err() != nil {
 		return res, failure(runCtx, inst, context.Cause(runCtx))
@@ -115,6 +131,7 @@ feed:
 	} else {
 		res.MemoryErr = err.Error()
 	}
+	res.Info = engine.Describe(inst) // after the load, so the log names the engine path
 	return res, nil
 }
 
@@ -161,6 +178,7 @@ func one(ctx context.Context, inst engine.Instance, s Sample, idx int, o Options
 	end := time.Now()
 	r.Latency = end.Sub(start)
 	r.Output, r.PromptTokens, r.OutputTokens, r.Engine = cr.Text, cr.PromptTokens, cr.OutputTokens, cr.Timing
+	r.StopReason = cr.FinishReason
 	if err != nil {
 		r.Err = err.Error()
 		return r

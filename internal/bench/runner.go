@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fitbench/fitbench/internal/engine"
+	"github.com/fitbench/fitbench/internal/registry"
 )
 
 // Options are a run's settings. Zero values take the defaults noted.
@@ -54,12 +55,17 @@ type SampleResult struct {
 	OutputTokens int
 	TTFT         time.Duration
 	Latency      time.Duration
-	// DecodeTPS is the harness's decode rate for this request: (pieces-1) over the
-	// time from the first to the last streamed piece.
+	// DecodeTPS is the harness's stream-timed decode rate for this request:
+	// (pieces-1) over the time from the first to the last streamed piece. Pieces
+	// arrive in bursts on a busy machine, so it is used only when the engine
+	// reports no timings of its own.
 	DecodeTPS float64
 	Engine    *engine.EngineTiming
-	Err       string
-	itl       []time.Duration
+	// StopReason is why a completed sample ended (engine.FinishStop, FinishLength,
+	// FinishRepeatLimit…); an answer that ends early is still a completed sample.
+	StopReason string
+	Err        string
+	itl        []time.Duration
 }
 
 // Result is a whole run.
@@ -83,20 +89,37 @@ type Result struct {
 	TotalTokS    float64 `json:"total_tok_s"`  // (prompt + generated) / wall time
 	PromptTokS   float64 `json:"prompt_tok_s"`
 	RequestsPerS float64 `json:"requests_per_s"`
-	TTFT         Dist    `json:"ttft"`
-	E2E          Dist    `json:"e2e"`
-	ITL          Dist    `json:"itl"`
-	TPOT         Dist    `json:"tpot"`
-	// HarnessDecodeTPS is the mean per-request decode rate seen by fitbench;
-	// EngineDecodeTPS the mean of the engine's own per-request figure
-	// (Ollama eval_count/eval_duration, llama-server timings); 0 when not reported.
+	// Harness figures, measured by fitbench from outside the engine.
+	TTFT Dist `json:"ttft"`
+	E2E  Dist `json:"e2e"`
+	ITL  Dist `json:"itl"`
+	TPOT Dist `json:"tpot"`
+	// HarnessE2ETPS is, per completed request, output tokens over its
+	// end-to-end time, averaged: the engine's work happens inside that time, so
+	// it can never exceed the engine's rate.
+	HarnessE2ETPS float64 `json:"harness_e2e_tok_s"`
+	// HarnessDecodeTPS is the mean stream-timed rate (SampleResult.DecodeTPS),
+	// filled only when the engine reports no timings (0 otherwise).
 	HarnessDecodeTPS float64 `json:"harness_decode_tok_s"`
-	EngineDecodeTPS  float64 `json:"engine_decode_tok_s"`
-	EnginePromptTPS  float64 `json:"engine_prompt_tok_s"`
-	// EngineStepTPS is (eval_count-1)/eval_duration: Ollama's eval_duration spans
-	// the eval_count-1 decode steps after the first token, so this is the engine
-	// figure measured over the same intervals as HarnessDecodeTPS.
+
+	// EngineDecodeTPS is the decode rate from the engine's own timings: decode
+	// steps over eval time, summed over the samples that report them (Ollama
+	// eval_count/eval_duration, llama-server timings, vLLM /metrics deltas).
+	// DecodeSource names which. 0 when the engine reports none.
+	EngineDecodeTPS float64 `json:"engine_decode_tok_s"`
+	EnginePromptTPS float64 `json:"engine_prompt_tok_s"`
+	// EngineStepTPS equals EngineDecodeTPS (kept for callers of the older name).
 	EngineStepTPS float64 `json:"engine_step_tok_s"`
+	DecodeSource  string  `json:"decode_source"`
+	// EngineTimed is how many completed samples carried the engine's timings.
+	EngineTimed int `json:"engine_timed"`
+	// Counters are the engine's own counters over the run (vLLM), when read.
+	Counters *engine.EngineCounters `json:"counters,omitempty"`
+	// StopReasons counts how completed samples ended; ErrorReasons groups the
+	// failed ones by reason, in order of first appearance.
+	StopReasons  map[string]int         `json:"stop_reasons"`
+	ErrorReasons []registry.ErrorReason `json:"error_reasons"`
+	Info         engine.Info            `json:"engine_info"`
 
 	Memory    *engine.MemoryReport `json:"memory,omitempty"`
 	MemoryErr string               `json:"memory_error,omitempty"`

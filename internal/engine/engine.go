@@ -23,16 +23,30 @@ type Settings struct {
 	// GPULayers is the number of layers to offload (llama.cpp -ngl, Ollama num_gpu);
 	// -1 leaves the choice to the engine.
 	GPULayers int
-	Ctx       int // context length (total over parallel slots for llama.cpp)
-	Parallel  int // parallel sequences / slots
-	Threads   int
-	Seed      int
-	CacheType string            // KV cache type (f16, q8_0, q4_0); llama.cpp and Ollama
-	Extra     map[string]string // extra engine flags, passed as --key value
+	// Ctx is the context length of ONE sequence, in every adapter; each adapter
+	// translates it to its engine's own flag: llama-server -c is the total over
+	// its slots (Ctx × Parallel), Ollama's num_ctx is per sequence (Ollama
+	// multiplies it by OLLAMA_NUM_PARALLEL itself), vLLM's --max-model-len is per
+	// sequence.
+	Ctx      int
+	Parallel int // parallel sequences / slots
+	Threads  int
+	Seed     int
+	// CacheType is the KV cache type. llama.cpp family: f16, q8_0, q4_0 (-ctk/-ctv
+	// for llama-server; OLLAMA_KV_CACHE_TYPE, with flash attention on, for an
+	// Ollama server fitbench starts). vLLM: auto, fp8, fp8_e4m3, fp8_e5m2
+	// (f16 means auto); a llama.cpp type is refused there.
+	CacheType string
+	// NBatch and NUbatch are llama.cpp's -b/-ub (logical and physical batch);
+	// 0 leaves the engine's default.
+	NBatch  int
+	NUbatch int
+	Extra   map[string]string // extra engine flags, passed as --key value
 	// vLLM only.
-	Tokenizer    string
-	GPUMemUtil   float64
-	CPUOffloadGB float64
+	Tokenizer      string
+	GPUMemUtil     float64
+	CPUOffloadGB   float64
+	TensorParallel int // --tensor-parallel-size; 0 = vLLM's default (1)
 	// StartTimeout bounds process start and model load; default 3 minutes.
 	StartTimeout time.Duration
 	// LogDir receives the engine's log file when fitbench starts the process;
@@ -92,11 +106,21 @@ type ChatRequest struct {
 	Seed        int
 }
 
+// Why an answer ended, as ChatResult.FinishReason carries it. Each is a normal
+// end of a completed sample, not an error.
+const (
+	FinishStop        = "stop"         // a stop token (end of sequence) or stop string
+	FinishLength      = "length"       // the max-tokens limit
+	FinishRepeatLimit = "repeat_limit" // Ollama ends an answer whose token repeated more than 30 times
+)
+
 // ChatResult is what a finished request returned.
 type ChatResult struct {
 	Text         string
 	PromptTokens int // from usage or the engine; 0 when unknown
 	OutputTokens int
+	// FinishReason is the engine's own reason (FinishStop, FinishLength, …), or
+	// FinishRepeatLimit; "" when the engine gave none.
 	FinishReason string
 	// Timing is the engine's own account of the request, when it reports one.
 	Timing *EngineTiming
@@ -111,7 +135,25 @@ type EngineTiming struct {
 	EvalDuration   time.Duration
 }
 
-// DecodeTPS is the engine-reported generation rate in tokens per second.
+// DecodeSteps is the number of decode steps EvalDuration spans: the first
+// output token is sampled from the prompt pass, so both Ollama runners
+// (runner/llamarunner: generationDuration counts from numDecoded > 1;
+// runner/ollamarunner: EvalDuration starts at the first prediction) and
+// llama-server (t_token_generation starts at the first token) time
+// EvalTokens-1 steps.
+func (t EngineTiming) DecodeSteps() int { return max(t.EvalTokens-1, 0) }
+
+// StepTPS is the engine's decode rate: decode steps per second of its own
+// eval time. This is the figure the speed estimate predicts.
+func (t EngineTiming) StepTPS() float64 {
+	if t.EvalDuration <= 0 || t.DecodeSteps() == 0 {
+		return 0
+	}
+	return float64(t.DecodeSteps()) / t.EvalDuration.Seconds()
+}
+
+// DecodeTPS is eval_count/eval_duration as the engine reports it (Ollama's
+// "eval rate"); it overstates the step rate by EvalTokens/(EvalTokens-1).
 func (t EngineTiming) DecodeTPS() float64 {
 	if t.EvalDuration <= 0 {
 		return 0

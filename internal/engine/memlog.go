@@ -28,3 +28,16 @@ func memoryFromLog(m llamalog.Memory) (gpu, cpu int64) {
 	}
 	return gpu, cpu
 }
+
+// Measured returns GPU and CPU bytes of a memory report, preferring the load
+// log's buffers (what llama.cpp allocated) over the engine's summary: for
+// models on its llama.cpp runner Ollama's /api/ps reports its own up-front
+// estimate, not an allocation.
+func (m MemoryReport) Measured() (gpu, cpu int64, source string) {
+	if m.Log != nil && len(m.Log.Entries) > 0 {
+		if g, c := memoryFromLog(*m.Log); g+c > 0 {
+			return g, c, "load log buffers"
+		}
+	}
+	return m.GPUBytes, m.CPUBytes, m.Source
+}

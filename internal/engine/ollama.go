@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -83,13 +84,42 @@ func ollamaReachable(ctx context.Context, c *http.Client, host string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// ollamaVersion asks GET /api/version ("" when it does not answer).
+func ollamaVersion(ctx context.Context, c *http.Client, host string) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/api/version", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Version string `json:"version"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v) != nil {
+		return ""
+	}
+	return v.Version
+}
+
+// ToolsOllama is where scripts/build-ollama.sh (and `make run` when no engine
+// is found) puts the CPU Ollama the project builds.
+func ToolsOllama() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".cache", "fitbench", "tools", "bin", "ollama")
+}
+
 // ollamaBinary finds the ollama executable: PATH first, then the fitbench tools cache.
 func ollamaBinary() string {
 	if p, err := exec.LookPath("ollama"); err == nil {
 		return p
 	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, ".cache", "fitbench", "tools", "bin", "ollama")
+	if p := ToolsOllama(); p != "" {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
 			return p
 		}
@@ -127,6 +157,7 @@ func (o *Ollama) Start(ctx context.Context, s Settings) (Instance, error) {
 	if inst.parallel <= 0 {
 		inst.parallel = 1
 	}
+	inst.version = ollamaVersion(sctx, c, inst.host)
 	inst.name = OllamaName(s.ModelID)
 	if _, err := importGGUF(sctx, c, inst.host, s.ModelPath, inst.name); err != nil {
 		inst.Stop(context.Background())
@@ -170,13 +201,21 @@ func (o *Ollama) startServer(ctx, startCtx context.Context, s Settings, inst *ol
 	} else {
 		par = 1
 	}
+	if ct := strings.ToLower(s.CacheType); ct != "" {
+		// The cache type is a server setting (envconfig.KvCacheType); a quantized
+		// type is ignored unless flash attention is enabled (llm/server.go).
+		env = append(env, "OLLAMA_KV_CACHE_TYPE="+ct)
+		if ct != "f16" {
+			env = append(env, "OLLAMA_FLASH_ATTENTION=1")
+		}
+	}
 	env = append(env, o.Env...)
 	logPath := filepath.Join(dir, fmt.Sprintf("ollama-%d.log", port))
 	p, err := startProc(ctx, bin, []string{"serve"}, env, logPath)
 	if err != nil {
 		return err
 	}
-	inst.proc, inst.host, inst.parallel = p, "http://"+addr, par
+	inst.proc, inst.host, inst.parallel, inst.binary = p, "http://"+addr, par, bin
 	inst.logFunc = func() string { s, _ := p.readLog(); return s }
 	inst.serverEnv = env
 	if err := waitReady(startCtx, inst.host+"/api/version", p); err != nil {

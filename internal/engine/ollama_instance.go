@@ -23,6 +23,8 @@ type ollamaInstance struct {
 	proc      *proc // nil when connected to a server fitbench did not start
 	logFunc   func() string
 	serverEnv []string
+	binary    string // the executable fitbench started ("" when connected)
+	version   string // GET /api/version
 }
 
 func (i *ollamaInstance) Engine() string  { return "ollama" }
@@ -52,6 +54,9 @@ func (i *ollamaInstance) options() map[string]any {
 	if s.Threads > 0 {
 		o["num_thread"] = s.Threads
 	}
+	if s.NBatch > 0 {
+		o["num_batch"] = s.NBatch
+	}
 	return o
 }
 
@@ -70,8 +75,46 @@ func (i *ollamaInstance) Flags() map[string]string {
 	}
 	if i.proc == nil {
 		f["OLLAMA_NUM_PARALLEL"] = "server default (connected)"
+		f["OLLAMA_KV_CACHE_TYPE"] = "server default (connected)"
 	}
 	return f
+}
+
+// Describe says which Ollama ran: its version, the binary fitbench started,
+// whether that is the project's CPU build, and which of Ollama's two engines
+// loaded the model (from the load log).
+func (i *ollamaInstance) Describe() Info {
+	inf := Info{Engine: "ollama", Version: i.version, Binary: i.binary}
+	if i.binary == "" {
+		inf.Notes = append(inf.Notes, "connected to a running Ollama server: its build is not known to fitbench")
+	} else if tools := ToolsOllama(); tools != "" && i.binary == tools {
+		inf.Build = ToolsBuild
+		inf.CPUOnly = true
+	}
+	if i.logFunc != nil {
+		text := i.logFunc()
+		inf.Path = llamalog.Parse(text).Runner
+		if cpu, ok := cpuOnlyCompute(text); ok {
+			inf.CPUOnly = inf.CPUOnly || cpu
+		}
+	}
+	return inf
+}
+
+// cpuOnlyCompute reads Ollama's "inference compute" lines (discover/types.go):
+// true when every device it found is library=cpu.
+func cpuOnlyCompute(log string) (cpu, found bool) {
+	cpu = true
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="inference compute"`) {
+			continue
+		}
+		found = true
+		if !strings.Contains(line, "library=cpu") {
+			cpu = false
+		}
+	}
+	return cpu && found, found
 }
 
 // load asks Ollama to load the model now (an empty generate), so load time and load
@@ -124,7 +167,7 @@ func (i *ollamaInstance) Chat(ctx context.Context, r ChatRequest, onDelta func(s
 	defer resp.Body.Close()
 	var res ChatResult
 	var text strings.Builder
-	last, repeats := "", 0
+	var rep repeatTracker
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	for sc.Scan() {
@@ -140,11 +183,7 @@ func (i *ollamaInstance) Chat(ctx context.Context, r ChatRequest, onDelta func(s
 			return res, fmt.Errorf("%s: engine error: %s", url, ch.Error)
 		}
 		if ch.Message.Content != "" {
-			if ch.Message.Content == last {
-				repeats++
-			} else {
-				last, repeats = ch.Message.Content, 1
-			}
+			rep.add(ch.Message.Content)
 			text.WriteString(ch.Message.Content)
 			onDelta(ch.Message.Content)
 		}
@@ -163,12 +202,38 @@ func (i *ollamaInstance) Chat(ctx context.Context, r ChatRequest, onDelta func(s
 	if err := sc.Err(); err != nil {
 		return res, fmt.Errorf("%s: %w: %w", url, ErrStreamCut, err)
 	}
-	if repeats >= 30 {
-		// Ollama silently ends an answer whose last token repeated more than 30 times.
-		return res, fmt.Errorf("%s: %w: Ollama stopped the answer after the same token repeated %d times (its token repeat limit)", url, ErrStreamCut, repeats)
+	if rep.hitLimit() {
+		// Ollama's llm/server.go Completion ends an answer whose token (compared
+		// after TrimSpace) repeated more than 30 times by returning without its
+		// final "done" line: the answer is complete, only its timings are lost.
+		res.FinishReason = FinishRepeatLimit
+		res.OutputTokens = rep.pieces
+		return res, nil
 	}
 	return res, fmt.Errorf("%s: %w", url, ErrStreamCut)
 }
+
+// ollamaRepeatLimit is llm/server.go's "tokenRepeat > 30": the 32nd equal
+// token is dropped, so a client sees 31 equal pieces in a row, then the end.
+const ollamaRepeatLimit = 31
+
+// repeatTracker follows the run of equal streamed pieces the way Ollama does.
+type repeatTracker struct {
+	last   string
+	run    int
+	pieces int
+}
+
+func (r *repeatTracker) add(piece string) {
+	r.pieces++
+	if p := strings.TrimSpace(piece); p == r.last && r.pieces > 1 {
+		r.run++
+	} else {
+		r.last, r.run = p, 1
+	}
+}
+
+func (r *repeatTracker) hitLimit() bool { return r.run >= ollamaRepeatLimit }
 
 // Memory reads /api/ps (size, size_vram) and, when the server log is known, the
 // llama.cpp buffer lines of the last load.

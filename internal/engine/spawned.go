@@ -18,6 +18,15 @@ type spawnedInstance struct {
 	proc     *proc
 	client   *http.Client
 	memory   func(ctx context.Context, i *spawnedInstance) (MemoryReport, error)
+	binary   string
+	notes    []string
+	// metrics, when set, reads the engine's own counters (vLLM /metrics).
+	metrics func(ctx context.Context) (EngineCounters, error)
+}
+
+// Describe names the engine and the binary fitbench started.
+func (i *spawnedInstance) Describe() Info {
+	return Info{Engine: i.engine, Binary: i.binary, Notes: i.notes}
 }
 
 func (i *spawnedInstance) Engine() string  { return i.engine }

@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/fitbench/fitbench/internal/gguf"
@@ -216,5 +217,35 @@ func TestCompare(t *testing.T) {
 	}
 	if c.TotalModels != 4 || c.Comparisons[0].Ratio != 0.28 || c.Comparisons[0].Faster {
 		t.Fatalf("%+v", c.Comparisons[0])
+	}
+}
+
+// On a CPU, F16 at a quarter of Q8_0's speed for a KL-divergence difference of
+// 0.0014 is not what a person picks: Q8_0 is recommended, with the reason.
+func TestRecommendTakesFasterWithinJND(t *testing.T) {
+	rep := func(q string, tokS, gb float64, v string) Report {
+		return Report{Quantization: q, Verdict: v, Performance: Performance{EstimatedThroughput: tokS}, Memory: Memory{ModelGB: gb}}
+	}
+	rec := Recommend([]Report{rep("F16", 5, 16, VerdictFits), rep("Q8_0", 20, 8.5, VerdictFits), rep("Q4_K_M", 35, 4.9, VerdictFits)})
+	if rec.BestFull == nil || rec.BestFull.Quantization != "Q8_0" || !strings.Contains(rec.BestFull.Reason, "Q8_0 over F16") ||
+		!strings.Contains(rec.BestFull.Reason, "4.0× faster") || !strings.Contains(rec.BestFull.Reason, "47% smaller") || strings.Contains(rec.BestFull.Reason, "\n") {
+		t.Fatalf("best full %+v", rec.BestFull)
+	}
+	// Q4_K_M is faster still, but 0.0296 more KLD is a noticeable loss.
+	// Q6_K is within the JND of Q8_0 but not of F16: from F16 it is not taken.
+	rec = Recommend([]Report{rep("F16", 5, 16, VerdictFits), rep("Q6_K", 25, 6.6, VerdictFits)})
+	if rec.BestFull.Quantization != "F16" || rec.BestFull.Reason != "highest quality that fits entirely on the target" {
+		t.Fatalf("F16 vs Q6_K: %+v", rec.BestFull)
+	}
+	// The best quality that is also the fastest keeps the plain reason; equal
+	// speed goes to the smaller file.
+	rec = Recommend([]Report{rep("Q8_0", 20, 8.5, VerdictFits), rep("F16", 20, 16, VerdictFits)})
+	if rec.BestFull.Quantization != "Q8_0" || !strings.Contains(rec.BestFull.Reason, "as fast and 47% smaller") {
+		t.Fatalf("equal speed: %+v", rec.BestFull)
+	}
+	// An offloaded variant only a JND better than the full fit is not offered.
+	rec = Recommend([]Report{rep("Q8_0", 20, 8.5, VerdictFits), rep("F16", 8, 16, VerdictFitsOffload)})
+	if rec.BestOffload != nil {
+		t.Fatalf("offload pick %+v for a 0.0014 KLD gain", rec.BestOffload)
 	}
 }

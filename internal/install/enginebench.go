@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/fitbench/fitbench/internal/bench"
@@ -26,9 +27,16 @@ type EngineBench struct {
 	Dataset func() ([]bench.Sample, error)
 	// Hardware is recorded with each run.
 	Hardware func(ctx context.Context) (any, error)
-	// UseGPUPlan passes the analysis's GPU layer count to the engine; without a
+
+	mu   sync.Mutex // guards last: the server benchmarks several models at once
+	last lastRun
+	// UseGPUPlan passes a GPU layer count to the engine: the plan for the run's
+	// own settings when Estimator is set, else the install's analysis; without a
 	// GPU target the engine's own default is used.
 	UseGPUPlan bool
+	// Estimator plans the run (GPU layers, vLLM's offload) and records the
+	// estimate for exactly its settings beside the measurements. Optional.
+	Estimator *RunEstimator
 }
 
 // Benchmark implements Benchmarker.
@@ -54,10 +62,15 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	}
 	s := b.Settings
 	s.ModelPath, s.ModelID = m.LocalPath, m.ModelID
-	s.GPULayers = -1
-	if b.UseGPUPlan && m.TotalLayers > 0 {
-		s.GPULayers = m.GPULayers
+	rs := b.runSettings(eng.Name(), s)
+	if b.UseGPUPlan {
+		if b.Estimator != nil {
+			rs = b.Estimator.Plan(ctx, m, rs)
+		} else if m.TotalLayers > 0 {
+			rs.GPULayers = m.GPULayers
+		}
 	}
+	s.GPULayers, s.CPUOffloadGB = rs.GPULayers, rs.CPUOffloadGB
 	inst, err := eng.Start(ctx, s)
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", eng.Name(), err)
@@ -80,16 +93,43 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	if b.Hardware != nil {
 		hw, _ = b.Hardware(ctx)
 	}
-	res, _, err := bench.Run(ctx, bench.RunOptions{DB: b.DB, ModelID: m.ModelID, Instance: inst, Samples: set,
-		Options: opts, Hardware: hw})
-	if err != nil {
-		return err
+	ro := bench.RunOptions{DB: b.DB, ModelID: m.ModelID, Instance: inst, Samples: set, Options: opts, Hardware: hw, Settings: &rs}
+	if b.Estimator != nil {
+		ro.Estimate = func(ctx context.Context, s registry.RunSettings) registry.RunEstimate {
+			return b.Estimator.Estimate(ctx, m, s)
+		}
 	}
-	// The engine's own decode figure when it reports one (Ollama, llama-server);
-	// the harness's otherwise (any OpenAI-compatible server).
-	decode := res.EngineDecodeTPS
-	if decode <= 0 {
-		decode = res.HarnessDecodeTPS
+	res, runID, err := bench.Run(ctx, ro)
+	b.mu.Lock()
+	b.last = lastRun{res: res, id: runID}
+	b.mu.Unlock()
+	return err
+}
+
+// lastRun is the result of the latest Benchmark call (for the CLI's report).
+type lastRun struct {
+	res *bench.Result
+	id  int64
+}
+
+// LastRun returns the id and result of the latest benchmark this EngineBench ran.
+func (b *EngineBench) LastRun() (int64, *bench.Result) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last.id, b.last.res
+}
+
+// runSettings is what the run is asked to use, in fitbench's terms (context per
+// sequence): the engine's defaults written out where fitbench knows them.
+func (b *EngineBench) runSettings(engineName string, s engine.Settings) registry.RunSettings {
+	rs := registry.RunSettings{Engine: engineName, Context: s.Ctx, Parallel: max(s.Parallel, 1), CacheType: s.CacheType,
+		NBatch: s.NBatch, NUbatch: s.NUbatch, GPULayers: -1, OffloadedLayers: -1, Threads: s.Threads,
+		GPUMemoryUtilization: s.GPUMemUtil, CPUOffloadGB: s.CPUOffloadGB, TensorParallel: s.TensorParallel}
+	if rs.CacheType == "" {
+		rs.CacheType = "f16" // llama.cpp's and Ollama's default; vLLM's "auto" is the model's dtype
 	}
-	return b.DB.SetDecode(ctx, m.ModelID, inst.Engine(), decode)
+	if engineName == "vllm" && rs.GPUMemoryUtilization == 0 {
+		rs.GPUMemoryUtilization = 0.9 // vLLM's default
+	}
+	return rs
 }

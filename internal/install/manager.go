@@ -63,6 +63,9 @@ type Request struct {
 	File      string // a file name of the variant
 	Benchmark bool
 	Samples   int
+	// Verify re-hashes an already installed variant; by default its recorded
+	// sha256 (checked when it was downloaded) is trusted.
+	Verify bool
 }
 
 // Job is the public view of a running or finished install.

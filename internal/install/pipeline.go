@@ -104,6 +104,9 @@ func (m *Manager) publish(ev Event) { m.cfg.Bus.Publish(ev) }
 func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 	id := p.modelID
 	db := m.cfg.DB
+	if prev, _ := db.GetModel(ctx, id); prev != nil && installed(prev) {
+		return m.reinstall(ctx, p, r, prev)
+	}
 	m.publish(Event{ModelID: id, Status: StatusAnalyzing, Message: "reading the model header"})
 	est := Estimate{}
 	if m.cfg.Estimator != nil {
@@ -139,12 +142,6 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 		name = path.Base(p.listing.Repo) + " " + p.variant.Quant
 	}
 	prev, _ := db.GetModel(ctx, id)
-	if prev != nil && installed(prev) {
-		// Already on disk and verified: only the benchmark (if asked) remains.
-		m.publish(Event{ModelID: id, Status: StatusVerifying, Progress: 100, Bytes: prev.SizeBytes,
-			Total: prev.SizeBytes, Message: "already installed"})
-		return m.finish(ctx, p, r, nil)
-	}
 	row := &registry.Model{
 		ModelID: id, Name: name, LocalPath: files[0].Path, QuantizationType: p.variant.Quant,
 		SizeBytes: p.variant.SizeBytes, SizeGB: float64(p.variant.SizeBytes) / 1e9,
@@ -202,6 +199,29 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 		}
 	}
 	return m.finish(ctx, p, r, job)
+}
+
+// reinstall handles an install of a variant already on disk: its header is
+// read from the local file (not the Hub) to check it is still a model, its
+// recorded sha256 is trusted unless the request asks to verify (re-hashing a
+// 40 GB file takes minutes), and only the benchmark (if asked) remains.
+func (m *Manager) reinstall(ctx context.Context, p *plan, r *run, prev *registry.Model) error {
+	id := p.modelID
+	m.publish(Event{ModelID: id, Status: StatusAnalyzing, Message: "already installed: reading the local header"})
+	if _, err := summaryOf(prev); err != nil {
+		return fmt.Errorf("%s is installed but its file cannot be read as a model: %w (fitbench rm it and install again)", id, err)
+	}
+	msg := "already installed (sha256 recorded at download; --verify re-hashes)"
+	if p.req.Verify {
+		m.publish(Event{ModelID: id, Status: StatusVerifying, Total: prev.SizeBytes, Message: "re-hashing the installed files"})
+		if err := VerifyFiles(ctx, prev.Files); err != nil {
+			return err
+		}
+		msg = "already installed; sha256 verified again"
+	}
+	m.publish(Event{ModelID: id, Status: StatusVerifying, Progress: 100, Bytes: prev.SizeBytes,
+		Total: prev.SizeBytes, Message: msg})
+	return m.finish(ctx, p, r, nil)
 }
 
 // finish benchmarks (when asked) and completes the job.

@@ -42,9 +42,13 @@ func loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migrations: expected version %d, found %s", i+1, m.name)
+	// Numbers are handed out per branch of work, so one branch may carry 0008
+	// before 0007 lands: a gap is allowed, a duplicate is not, and migrateTo
+	// applies every version not yet recorded (in order), not just those above
+	// the highest applied.
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations: %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
 		}
 	}
 	return ms, nil
@@ -53,7 +57,10 @@ func loadMigrations() ([]migration, error) {
 // LatestVersion is the schema version a freshly opened registry has.
 func LatestVersion() int {
 	ms, _ := loadMigrations()
-	return len(ms)
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
 }
 
 // SchemaVersion returns the highest migration applied to this database.
@@ -77,15 +84,30 @@ func (db *DB) migrateTo(ctx context.Context, target int) error {
 		applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", wrapDriverErr(err))
 	}
-	var cur int
-	if err := db.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version),0) FROM schema_migrations`).Scan(&cur); err != nil {
+	applied := map[int]bool{}
+	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("database schema version %d is newer than this fitbench (knows %d); upgrade fitbench", cur, len(ms))
-	}
+	known := map[int]bool{}
 	for _, m := range ms {
-		if m.version <= cur || (target >= 0 && m.version > target) {
+		known[m.version] = true
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		applied[v] = true
+		if !known[v] {
+			rows.Close()
+			return fmt.Errorf("database schema version %d is newer than this fitbench (knows up to %d); upgrade fitbench", v, LatestVersion())
+		}
+	}
+	rows.Close()
+	for _, m := range ms {
+		if applied[m.version] || (target >= 0 && m.version > target) {
 			continue
 		}
 		tx, err := db.w.BeginTx(ctx, nil)

@@ -44,7 +44,24 @@ type Memory struct {
 	// NCtx and NUbatch are llama_context's n_ctx and n_ubatch (0 when absent).
 	NCtx    int `json:"n_ctx,omitempty"`
 	NUbatch int `json:"n_ubatch,omitempty"`
+	NBatch  int `json:"n_batch,omitempty"`
+	// NSeqMax is llama_context's n_seq_max (parallel sequences; 0 when absent).
+	NSeqMax int `json:"n_seq_max,omitempty"`
+	// CacheTypeK/V are the KV cache's element types from llama_kv_cache's size
+	// line ("K (f16): … V (f16)"), as llama-kv-cache.cpp prints them.
+	CacheTypeK string `json:"cache_type_k,omitempty"`
+	CacheTypeV string `json:"cache_type_v,omitempty"`
+	// Runner is which of Ollama's two engines ran the model, from its
+	// "starting runner" line (llm/server.go adds --ollama-engine for its own Go
+	// engine): RunnerOllama or RunnerLlamaCpp; "" for logs without that line.
+	Runner string `json:"runner,omitempty"`
 }
+
+// Ollama's two engine paths.
+const (
+	RunnerOllama   = "ollama engine"
+	RunnerLlamaCpp = "llama.cpp runner"
+)
 
 var (
 	reOffload = regexp.MustCompile(`offloaded (\d+)/(\d+) layers to GPU`)
@@ -54,6 +71,10 @@ var (
 	reOllama = regexp.MustCompile(`msg="(model weights|kv cache|compute graph|total memory)"(?:\s+device=("[^"]*"|\S+))?\s+size="([0-9.]+)\s*(B|KiB|MiB|GiB|TiB)"`)
 	reNCtx   = regexp.MustCompile(`llama_context:\s+n_ctx\s*=\s*(\d+)`)
 	reUbatch = regexp.MustCompile(`llama_context:\s+n_ubatch\s*=\s*(\d+)`)
+	reBatch  = regexp.MustCompile(`llama_context:\s+n_batch\s*=\s*(\d+)`)
+	reSeqMax = regexp.MustCompile(`llama_context:\s+n_seq_max\s*=\s*(\d+)`)
+	// llama_kv_cache: size = 4.00 MiB (2048 cells, 4 layers, 1/1 seqs), K (f16): 2.00 MiB, V (f16): 2.00 MiB
+	reKVType = regexp.MustCompile(`llama_kv_cache\w*:\s+size\s*=.*K \((\w+)\):.*V \((\w+)\):`)
 )
 
 type key struct {
@@ -96,6 +117,21 @@ func Parse(text string) Memory {
 		}
 		if g := reUbatch.FindStringSubmatch(line); g != nil {
 			m.NUbatch, _ = strconv.Atoi(g[1])
+		}
+		if g := reBatch.FindStringSubmatch(line); g != nil {
+			m.NBatch, _ = strconv.Atoi(g[1])
+		}
+		if g := reSeqMax.FindStringSubmatch(line); g != nil {
+			m.NSeqMax, _ = strconv.Atoi(g[1])
+		}
+		if g := reKVType.FindStringSubmatch(line); g != nil {
+			m.CacheTypeK, m.CacheTypeV = g[1], g[2]
+		}
+		if strings.Contains(line, `msg="starting runner"`) {
+			m.Runner = RunnerLlamaCpp
+			if strings.Contains(line, "--ollama-engine") {
+				m.Runner = RunnerOllama
+			}
 		}
 		switch {
 		case strings.Contains(line, "Flash Attention was auto, set to enabled"):
