@@ -42,9 +42,12 @@ func loadMigrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migrations: expected version %d, found %s", i+1, m.name)
+	// Numbers are handed out per change, so a branch may hold 0009 before
+	// 0007 lands: versions must be unique, not contiguous, and each is applied
+	// when it is missing from schema_migrations (see migrateTo).
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations: %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
 		}
 	}
 	return ms, nil
@@ -53,7 +56,10 @@ func loadMigrations() ([]migration, error) {
 // LatestVersion is the schema version a freshly opened registry has.
 func LatestVersion() int {
 	ms, _ := loadMigrations()
-	return len(ms)
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
 }
 
 // SchemaVersion returns the highest migration applied to this database.
@@ -77,15 +83,15 @@ func (db *DB) migrateTo(ctx context.Context, target int) error {
 		applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", wrapDriverErr(err))
 	}
-	var cur int
-	if err := db.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version),0) FROM schema_migrations`).Scan(&cur); err != nil {
+	applied, cur, err := db.appliedVersions(ctx)
+	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("database schema version %d is newer than this fitbench (knows %d); upgrade fitbench", cur, len(ms))
+	if latest := LatestVersion(); cur > latest {
+		return fmt.Errorf("database schema version %d is newer than this fitbench (knows %d); upgrade fitbench", cur, latest)
 	}
 	for _, m := range ms {
-		if m.version <= cur || (target >= 0 && m.version > target) {
+		if applied[m.version] || (target >= 0 && m.version > target) {
 			continue
 		}
 		tx, err := db.w.BeginTx(ctx, nil)
@@ -114,4 +120,22 @@ func wrapDriverErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrNotDatabase, err)
 	}
 	return err
+}
+
+// appliedVersions returns the recorded migration versions and the highest.
+func (db *DB) appliedVersions(ctx context.Context) (map[int]bool, int, error) {
+	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out, hi := map[int]bool{}, 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, 0, err
+		}
+		out[v], hi = true, max(hi, v)
+	}
+	return out, hi, rows.Err()
 }
