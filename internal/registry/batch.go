@@ -101,8 +101,10 @@ func scanBatch(s scanner) (*BatchJob, error) {
 }
 
 // CreateBatchJob inserts the job and its line index in one transaction and
-// sets j.ID. Nothing is visible until both are in.
-func (db *DB) CreateBatchJob(ctx context.Context, j *BatchJob, lines []BatchLine) error {
+// sets j.ID. Nothing is visible until both are in. When j.OutputPath or
+// j.ErrorPath is empty, paths (given the new id) fills them in the same
+// transaction.
+func (db *DB) CreateBatchJob(ctx context.Context, j *BatchJob, lines []BatchLine, paths func(id int64) (out, errs string, err error)) error {
 	if j.State == "" {
 		j.State = BatchQueued
 	}
@@ -122,6 +124,21 @@ func (db *DB) CreateBatchJob(ctx context.Context, j *BatchJob, lines []BatchLine
 	id, err := res.LastInsertId()
 	if err != nil {
 		return err
+	}
+	if (j.OutputPath == "" || j.ErrorPath == "") && paths != nil {
+		out, errs, err := paths(id)
+		if err != nil {
+			return err
+		}
+		if j.OutputPath == "" {
+			j.OutputPath = out
+		}
+		if j.ErrorPath == "" {
+			j.ErrorPath = errs
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE batch_jobs SET output_path=?, error_path=? WHERE id=?`, j.OutputPath, j.ErrorPath, id); err != nil {
+			return fmt.Errorf("registry: create batch job: %w", err)
+		}
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO batch_lines (job_id, line_no, offset, length, hash, custom_id, state)
 		VALUES (?,?,?,?,?,?,'pending')`)
