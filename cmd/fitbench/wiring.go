@@ -69,7 +69,7 @@ func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hard
 			}
 			return e, err
 		},
-		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel, LogDir: engineLogDir(c.dataDir)},
+		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel, Threads: envInt("FITBENCH_BENCH_THREADS", 0), LogDir: engineLogDir(c.dataDir)},
 		Options:    bench.Options{Concurrency: c.concurrency, MaxTokens: c.maxTokens},
 		UseGPUPlan: true,
 		Hardware: func(ctx context.Context) (any, error) {

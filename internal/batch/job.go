@@ -32,7 +32,10 @@ type Settings struct {
 	MaxTokens int `json:"max_tokens,omitempty"`
 	// Ctx is the context each request gets, in tokens, for the size check;
 	// 0: read from the engine's flags.
-	Ctx             int     `json:"ctx,omitempty"`
+	Ctx int `json:"ctx,omitempty"`
+	// Parallel is the engine's parallel slots when fitbench starts it (0: as
+	// the model's benchmark).
+	Parallel        int     `json:"parallel,omitempty"`
 	RequestTimeoutS float64 `json:"request_timeout_s,omitempty"`
 	Retries         int     `json:"retries,omitempty"`
 	// Flags are the engine flags actually used (filled when the job starts).

@@ -40,10 +40,6 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	if m.LocalPath == "" {
 		return fmt.Errorf("%s has no local file to benchmark", m.ModelID)
 	}
-	eng, err := b.Engine(ctx)
-	if err != nil {
-		return err
-	}
 	dataset := b.Dataset
 	if dataset == nil {
 		dataset = bench.Builtin
@@ -52,15 +48,9 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	if err != nil {
 		return err
 	}
-	s := b.Settings
-	s.ModelPath, s.ModelID = m.LocalPath, m.ModelID
-	s.GPULayers = -1
-	if b.UseGPUPlan && m.TotalLayers > 0 {
-		s.GPULayers = m.GPULayers
-	}
-	inst, err := eng.Start(ctx, s)
+	inst, err := b.Start(ctx, m)
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", eng.Name(), err)
+		return err
 	}
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -92,4 +82,29 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 		decode = res.HarnessDecodeTPS
 	}
 	return b.DB.SetDecode(ctx, m.ModelID, inst.Engine(), decode)
+}
+
+// Start starts (or connects to) the engine for an installed model with the
+// settings every benchmark of it uses: the template, the model file and the
+// analysis's GPU layer count. Batch jobs start their engine through it, so a
+// job runs the model exactly as it was measured. The caller stops it.
+func (b *EngineBench) Start(ctx context.Context, m *registry.Model) (engine.Instance, error) {
+	if m.LocalPath == "" {
+		return nil, fmt.Errorf("%s has no local file to run", m.ModelID)
+	}
+	eng, err := b.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := b.Settings
+	s.ModelPath, s.ModelID = m.LocalPath, m.ModelID
+	s.GPULayers = -1
+	if b.UseGPUPlan && m.TotalLayers > 0 {
+		s.GPULayers = m.GPULayers
+	}
+	inst, err := eng.Start(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", eng.Name(), err)
+	}
+	return inst, nil
 }
