@@ -153,7 +153,7 @@ func batchResume(ctx context.Context, e env) error {
 // cancels it (resumable); SIGKILL leaves it running, also resumable.
 func runJobForeground(ctx context.Context, e env, dir datadir.Dir, db *registry.DB, id int64, asJSON bool) error {
 	bar := newBatchBar(e.stderr)
-	j, err := batch.RunJob(ctx, db, dir.Root, id, jobStarter(db, dir.Root), bar.print)
+	j, err := batch.RunJob(ctx, db, dir.Root, id, jobStarter(db, dir.Root, "auto"), bar.print)
 	bar.end()
 	if errors.Is(err, batch.ErrInterrupted) {
 		_ = db.SetBatchState(context.WithoutCancel(ctx), id, registry.BatchCancelled, "interrupted")
@@ -180,9 +180,12 @@ func runJobForeground(ctx context.Context, e env, dir datadir.Dir, db *registry.
 // jobStarter starts a job's engine: the endpoint it names, or the installed
 // model with the settings of its benchmark (same engine choice, context,
 // offload plan and log/model directories as `fitbench bench`).
-func jobStarter(db *registry.DB, dataDir string) batch.StartFunc {
+func jobStarter(db *registry.DB, dataDir, defaultEngine string) batch.StartFunc {
 	hw := cachedHardware()
 	return func(ctx context.Context, job *registry.BatchJob, s batch.Settings) (engine.Instance, error) {
+		if s.Engine == "" { // jobs from the web page run on the server's --engine
+			s.Engine = defaultEngine
+		}
 		if s.Engine == "openai" {
 			o := &engine.OpenAI{BaseURL: s.BaseURL, Model: s.Model, Parallel: s.Concurrency}
 			return o.Start(ctx, engine.Settings{ModelID: job.ModelID})
