@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fitbench/fitbench/internal/analyze"
+	"github.com/fitbench/fitbench/internal/batch"
 	"github.com/fitbench/fitbench/internal/hardware"
 	"github.com/fitbench/fitbench/internal/install"
 	"github.com/fitbench/fitbench/internal/server"
@@ -56,6 +57,13 @@ func runServe(ctx context.Context, e env) error {
 	} else if len(resumed) > 0 {
 		logger.Info("resumed unfinished installs", "models", resumed)
 	}
+	batches := batch.NewManager(db, dir.Root, jobStarter(db, dir.Root, *ef), logger)
+	if resumed, err := batches.Recover(ctx); err != nil {
+		logger.Warn("recovering unfinished batch jobs failed", "err", err)
+	} else if len(resumed) > 0 {
+		logger.Info("resuming unfinished batch jobs", "jobs", resumed)
+	}
+	batches.Serve(ctx)
 	var hosts []string
 	if *allow != "" {
 		hosts = strings.Split(*allow, ",")
@@ -66,6 +74,7 @@ func runServe(ctx context.Context, e env) error {
 			Installer: serverInstaller{m: mgr},
 			Registry:  db,
 			Hardware:  hardwareReport(hw),
+			Batch:     batches,
 			Logger:    logger,
 		})
 	if err != nil {
@@ -74,6 +83,7 @@ func runServe(ctx context.Context, e env) error {
 	fmt.Fprintf(e.stderr, "fitbench %s: http://%s/add-model.html  (data: %s)\n", "serving", *addr, dir.Root)
 	err = srv.ListenAndServe(ctx)
 	mgr.Wait()
+	batches.Wait()
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
 		return nil
 	}

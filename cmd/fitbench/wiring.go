@@ -70,7 +70,7 @@ func (c benchConfig) benchmarker(db *registry.DB, hw func(context.Context) (hard
 			}
 			return e, err
 		},
-		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel, CacheType: c.cacheType, LogDir: engineLogDir(c.dataDir)},
+		Settings:   engine.Settings{Ctx: ctxLen, Parallel: c.parallel, CacheType: c.cacheType, Threads: envInt("FITBENCH_BENCH_THREADS", 0), LogDir: engineLogDir(c.dataDir)},
 		Options:    bench.Options{Concurrency: c.concurrency, MaxTokens: c.maxTokens},
 		UseGPUPlan: true,
 		Estimator:  &install.RunEstimator{Machine: machineTarget(hw), Calibration: calibrationFrom(db, hw)},

@@ -48,10 +48,6 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	if m.LocalPath == "" {
 		return fmt.Errorf("%s has no local file to benchmark", m.ModelID)
 	}
-	eng, err := b.Engine(ctx)
-	if err != nil {
-		return err
-	}
 	dataset := b.Dataset
 	if dataset == nil {
 		dataset = bench.Builtin
@@ -60,20 +56,9 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 	if err != nil {
 		return err
 	}
-	s := b.Settings
-	s.ModelPath, s.ModelID = m.LocalPath, m.ModelID
-	rs := b.runSettings(eng.Name(), s)
-	if b.UseGPUPlan {
-		if b.Estimator != nil {
-			rs = b.Estimator.Plan(ctx, m, rs)
-		} else if m.TotalLayers > 0 {
-			rs.GPULayers = m.GPULayers
-		}
-	}
-	s.GPULayers, s.CPUOffloadGB = rs.GPULayers, rs.CPUOffloadGB
-	inst, err := eng.Start(ctx, s)
+	inst, rs, err := b.start(ctx, m)
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", eng.Name(), err)
+		return err
 	}
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -132,4 +117,40 @@ func (b *EngineBench) runSettings(engineName string, s engine.Settings) registry
 		rs.GPUMemoryUtilization = 0.9 // vLLM's default
 	}
 	return rs
+}
+
+// Start starts (or connects to) the engine for an installed model with the
+// settings every benchmark of it uses: the template, the model file and the
+// offload plan for those settings. Batch jobs start their engine through it,
+// so a job runs the model exactly as it was measured. The caller stops it.
+func (b *EngineBench) Start(ctx context.Context, m *registry.Model) (engine.Instance, error) {
+	inst, _, err := b.start(ctx, m)
+	return inst, err
+}
+
+// start is Start that also returns the settings the run asked for.
+func (b *EngineBench) start(ctx context.Context, m *registry.Model) (engine.Instance, registry.RunSettings, error) {
+	if m.LocalPath == "" {
+		return nil, registry.RunSettings{}, fmt.Errorf("%s has no local file to run", m.ModelID)
+	}
+	eng, err := b.Engine(ctx)
+	if err != nil {
+		return nil, registry.RunSettings{}, err
+	}
+	s := b.Settings
+	s.ModelPath, s.ModelID = m.LocalPath, m.ModelID
+	rs := b.runSettings(eng.Name(), s)
+	if b.UseGPUPlan {
+		if b.Estimator != nil {
+			rs = b.Estimator.Plan(ctx, m, rs)
+		} else if m.TotalLayers > 0 {
+			rs.GPULayers = m.GPULayers
+		}
+	}
+	s.GPULayers, s.CPUOffloadGB = rs.GPULayers, rs.CPUOffloadGB
+	inst, err := eng.Start(ctx, s)
+	if err != nil {
+		return nil, rs, fmt.Errorf("starting %s: %w", eng.Name(), err)
+	}
+	return inst, rs, nil
 }

@@ -137,3 +137,21 @@ func wrapDriverErr(err error) error {
 	}
 	return err
 }
+
+// appliedVersions returns the recorded migration versions and the highest.
+func (db *DB) appliedVersions(ctx context.Context) (map[int]bool, int, error) {
+	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out, hi := map[int]bool{}, 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, 0, err
+		}
+		out[v], hi = true, max(hi, v)
+	}
+	return out, hi, rows.Err()
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/fitbench/fitbench/internal/batch"
 	"github.com/fitbench/fitbench/internal/install"
 	"github.com/fitbench/fitbench/internal/registry"
 )
@@ -67,6 +68,8 @@ type Deps struct {
 	Registry  Registry
 	// Hardware reports what was detected and what will be assumed (JSON-able).
 	Hardware func(ctx context.Context) (any, error)
+	// Batch runs batch jobs (/api/batch, /ws/batch/{id}); nil answers 503.
+	Batch *batch.Manager
 	// Logger receives access and error logs; when nil the server logs to stderr
 	// and, when Config.DataDir is set, to <DataDir>/logs/api.log.
 	Logger *slog.Logger

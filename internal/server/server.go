@@ -102,6 +102,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/benchmarks/{run}/outputs", s.handleOutputs)
 	mux.HandleFunc("GET /api/hardware", s.handleHardware)
 	mux.HandleFunc("GET /ws/model-install/{model_id...}", s.handleProgressWS)
+	mux.HandleFunc("POST /api/batch", s.handleBatchCreate)
+	mux.HandleFunc("GET /api/batch", s.handleBatchList)
+	mux.HandleFunc("GET /api/batch/{id}", s.handleBatchGet)
+	mux.HandleFunc("POST /api/batch/{id}/{action}", s.handleBatchAction)
+	mux.HandleFunc("GET /api/batch/{id}/{file}", s.handleBatchFile)
+	mux.HandleFunc("GET /ws/batch/{id}", s.handleBatchWS)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &StatusError{Status: http.StatusNotFound, Msg: "no such API route: " + r.Method + " " + r.URL.Path})
 	})
