@@ -181,10 +181,18 @@ func targetGPUs(h Hardware, o Override) ([]resolvedGPU, []Note, error) {
 	if len(sizes) == 0 && o.VRAMGB > 0 {
 		sizes = []float64{o.VRAMGB}
 	}
-	n := max(len(names), len(sizes), o.GPUs)
 	if len(names) == 0 && len(sizes) == 0 {
 		return detectedGPUs(h, o)
 	}
+	if len(names) == 0 && len(h.GPUs) > 0 {
+		// --vram alone on a machine with GPUs: the detected models with the
+		// given memory (planning a bigger card of the same speed, or
+		// correcting what the driver reports).
+		for i := 0; i < max(len(sizes), o.GPUs, 1); i++ {
+			names = append(names, h.GPUs[min(i, len(h.GPUs)-1)].Name)
+		}
+	}
+	n := max(len(names), len(sizes), o.GPUs)
 	if len(names) > 1 && len(names) != n || len(sizes) > 1 && len(sizes) != n {
 		return nil, nil, &OverrideError{Msg: fmt.Sprintf("%d GPU names and %d memory sizes for %d GPUs", len(names), len(sizes), n),
 			CLI:  "give one name (or size) for all GPUs, or one per GPU: --gpu 4090,3090 or --vram 24,12",
