@@ -90,12 +90,23 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 	for _, n := range h.Notes {
 		notes = append(notes, Note{Text: n})
 	}
+	ramBW, bwSet := 0.0, false
 	if v, err := strconv.ParseFloat(os.Getenv("FITBENCH_RAM_BW"), 64); err == nil && v > 0 {
-		t.CPUBandwidth = v
-		notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth %.0f GB/s (FITBENCH_RAM_BW)", v)})
-	} else {
-		notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth assumed %.0f GB/s", DefaultCPUBandwidth),
-			CLI: "set FITBENCH_RAM_BW to your measurement"})
+		ramBW, bwSet = v, true
+	}
+	bwNote := func(unifiedBW float64) {
+		switch {
+		case bwSet:
+			t.CPUBandwidth = ramBW
+			notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth %.0f GB/s (FITBENCH_RAM_BW)", ramBW)})
+		case unifiedBW > 0:
+			t.CPUBandwidth = unifiedBW
+			notes = append(notes, Note{Text: fmt.Sprintf("CPU-side layers assumed to read unified memory at %.0f GB/s (%.0f%% of the chip's bandwidth)", unifiedBW, appleCPUShare*100),
+				CLI: "set FITBENCH_RAM_BW to your measurement"})
+		default:
+			notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth assumed %.0f GB/s", DefaultCPUBandwidth),
+				CLI: "set FITBENCH_RAM_BW to your measurement"})
+		}
 	}
 	if o.RAMGB > 0 {
 		t.RAMBytes = gib(o.RAMGB)
@@ -105,6 +116,7 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 		return t, notes, err
 	}
 	if o.CPUOnly {
+		bwNote(0)
 		notes = append(notes, Note{Text: "CPU only, as asked"})
 		ramNote(&t, &notes)
 		return t, notes, nil
@@ -127,6 +139,11 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 			}
 		}
 		t.GPUs = append(t.GPUs, g.GPU)
+	}
+	if t.Unified {
+		bwNote(t.GPUs[0].BandwidthGBs * appleCPUShare)
+	} else {
+		bwNote(0)
 	}
 	if len(o.TensorSplit) > 0 {
 		if len(o.TensorSplit) != len(t.GPUs) {

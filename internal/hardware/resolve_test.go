@@ -139,6 +139,9 @@ func TestResolveApple(t *testing.T) {
 	if err != nil || !tg.Unified || tg.RAMBytes != 64*giB || tg.GPUs[0].VRAMBytes != 48*giB || tg.GPUs[0].BandwidthGBs != 400 {
 		t.Fatalf("named Mac: %+v %v", tg, err)
 	}
+	if tg.CPUBandwidth != 400*appleCPUShare {
+		t.Fatalf("CPU-side bandwidth %g", tg.CPUBandwidth)
+	}
 	if n := notesText(notes); !strings.Contains(n, "unified memory") || !strings.Contains(n, "iogpu.wired_limit_mb") {
 		t.Fatalf("apple note: %s", n)
 	}
