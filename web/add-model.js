@@ -51,6 +51,7 @@
   // verdictOf normalises the three outcomes: fits, offload, too-large.
   function verdictOf(x) {
     const v = String(x.verdict || "").toLowerCase();
+    if (v === "ram_unknown") return "unknown"; // system memory unreadable: no fit is claimed
     if (/too|not|no_fit|nofit/.test(v)) return "too-large";
     if (/offload|partial|cpu/.test(v)) return "offload";
     if (/fit|gpu/.test(v)) return "fits";
@@ -88,9 +89,10 @@
     box.dataset.verdict = v;
     box.tabIndex = -1;
     const target = hwName(r);
-    const text = { fits: "✓ Fits on " + target + (!cpuTarget(r) ? " (no CPU offload)" : num(mem.available_gb) ? " (" + gb(mem.available_gb) + " RAM)" : ""),
+    const text = (unified(r) && unifiedText(r, v)) || { fits: "✓ Fits on " + target + (!cpuTarget(r) ? " (no CPU offload)" : num(mem.available_gb) ? " (" + gb(mem.available_gb) + " RAM)" : ""),
       offload: "⚠ Fits on " + target + " with CPU offload",
-      "too-large": "✕ Too large for " + target + " even with CPU offload" }[v] || "Analysis complete";
+      "too-large": "✕ Too large for " + target + " even with CPU offload",
+      unknown: "? Cannot tell whether it fits: the system memory could not be read" }[v] || "Analysis complete";
     const detail = [];
     if (v === "offload") {
       detail.push(gb(mem.cpu_offload_gb) + " in system RAM");
@@ -98,6 +100,7 @@
     }
     if (r.advice) detail.push(Array.isArray(r.advice) ? r.advice.join(" ") : String(r.advice));
     box.replaceChildren(text, detail.length ? el("span", { class: "detail" }, detail.join(" · ")) : "");
+    renderNotes(r);
     $("heuristic").hidden = r.source !== "heuristic";
 
     $("model-name").textContent = r.model_name || r.model_id || "Model";
@@ -106,12 +109,41 @@
       num(r.context) && "context " + r.context.toLocaleString("en-US") + " tokens",
       r.source && "source: " + r.source].filter(Boolean).join(" · ");
 
-    renderMemory(mem, cpuTarget(r) ? "System RAM" : "GPU memory");
+    renderMemory(mem, cpuTarget(r) ? "System RAM" : unified(r) ? "GPU working set" : "GPU memory");
     renderStats(r, mem, perf);
     renderVariants(r);
     renderComparison(r, perf);
     $("install").disabled = v === "too-large";
     $("install").title = v === "too-large" ? "This variant does not fit; pick a smaller one above" : "";
+  }
+
+  // unified: Apple Silicon, where GPU and CPU share one memory; the verdict
+  // speaks of that memory and the GPU's working set, not of VRAM + RAM.
+  function unified(r) {
+    const t = (r.hardware || {}).target || {};
+    return !!t.unified_memory && (t.gpus || []).length > 0;
+  }
+
+  function unifiedText(r, v) {
+    const t = r.hardware.target, g = t.gpus[0];
+    const ws = Math.round(num(g.vram_bytes) / 2 ** 30 * 10) / 10, total = Math.round(num(t.ram_bytes) / 2 ** 30);
+    return { fits: "✓ Fits in " + g.name + "'s unified memory, all on the GPU (working set " + ws + " GiB)",
+      offload: "⚠ Fits in " + g.name + "'s unified memory, but only part runs on the GPU (working set " + ws + " GiB)",
+      "too-large": "✕ Too large for " + total + " GiB of unified memory" }[v];
+  }
+
+  // renderNotes lists every note and warning of the analysis, in the page's
+  // phrasing: hardware notes come as page_notes (fields, not command-line flags).
+  function renderNotes(r) {
+    let box = $("notes");
+    if (!box) {
+      box = el("ul", { id: "notes", class: "notes small", "data-testid": "notes" });
+      $("verdict").after(box);
+    }
+    const h = r.hardware || {};
+    const all = [].concat(h.page_notes || h.notes || [], r.notes || [], r.warnings || []);
+    box.replaceChildren(...[...new Set(all)].map((n) => el("li", {}, n)));
+    box.hidden = all.length === 0;
   }
 
   function renderMemory(mem, availLabel) {

@@ -69,13 +69,17 @@ func runHW(ctx context.Context, e env) error {
 		fmt.Fprintln(e.stdout, "  CPU only — pass --gpu \"RTX 4080\" (or --vram 16) to analyse for a GPU you plan to use")
 	}
 	for i, g := range t.GPUs {
-		fmt.Fprintf(e.stdout, "  GPU%d %s: %.2f GB, %.0f GB/s, %.0f TFLOPS FP16%s\n", i, g.Name, float64(g.VRAMBytes)/1e9, g.BandwidthGBs, g.FP16TFLOPS, shareText(t, i))
+		mem := fmt.Sprintf("%.2f GB", float64(g.VRAMBytes)/1e9)
+		if t.Unified {
+			mem += " GPU working set"
+		}
+		fmt.Fprintf(e.stdout, "  GPU%d %s: %s, %.0f GB/s, %.0f TFLOPS FP16%s\n", i, g.Name, mem, g.BandwidthGBs, g.FP16TFLOPS, shareText(t, i))
 	}
 	switch {
 	case t.RAMUnknown:
 		fmt.Fprintln(e.stdout, "  system RAM: unknown (--ram GB gives it)")
 	case t.Unified:
-		fmt.Fprintf(e.stdout, "  unified memory: %s shared by CPU and GPU, at %.0f GB/s for CPU-side layers\n", size(float64(t.RAMBytes)), t.CPUBandwidth)
+		fmt.Fprintf(e.stdout, "  unified memory: %.0f GiB shared by CPU and GPU, at %.0f GB/s for CPU-side layers\n", float64(t.RAMBytes)/(1<<30), t.CPUBandwidth)
 	default:
 		fmt.Fprintf(e.stdout, "  system RAM for offload: %s at %.0f GB/s\n", size(float64(t.RAMBytes)), t.CPUBandwidth)
 	}

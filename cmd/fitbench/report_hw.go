@@ -41,7 +41,11 @@ func deviceLabel(r *analyze.Result, d estimate.Device) string {
 	t := r.Hardware.Target
 	for i, g := range t.GPUs {
 		if d.Name == fmt.Sprintf("GPU%d", i) {
-			return fmt.Sprintf("%s %s (%d layers%s)", d.Name, g.Name, d.Layers, shareText(t, i))
+			layers := fmt.Sprintf("%d layers", d.Layers)
+			if d.Layers == 1 {
+				layers = "1 layer"
+			}
+			return fmt.Sprintf("%s %s (%s%s)", d.Name, g.Name, layers, shareText(t, i))
 		}
 	}
 	if d.Name == "CPU" && t.Unified {

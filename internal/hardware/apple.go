@@ -16,6 +16,11 @@ import (
 // llama.cpp logs "recommendedMaxWorkingSetSize"); `sudo sysctl
 // iogpu.wired_limit_mb=N` raises it to N MiB until the next reboot.
 
+// appleCPUShare is the part of an Apple chip's memory bandwidth its CPU
+// cores reach on their own (AnandTech's M1 Max review measured about 243 of
+// 409.6 GB/s from the CPU): the speed of layers left on the CPU side.
+const appleCPUShare = 0.6
+
 // AppleWorkingSet is the GPU's share of totalBytes of unified memory:
 // wiredLimitMB when set (non-zero), else the default fraction.
 func AppleWorkingSet(totalBytes, wiredLimitMB uint64) uint64 {

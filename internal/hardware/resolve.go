@@ -90,12 +90,23 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 	for _, n := range h.Notes {
 		notes = append(notes, Note{Text: n})
 	}
+	ramBW, bwSet := 0.0, false
 	if v, err := strconv.ParseFloat(os.Getenv("FITBENCH_RAM_BW"), 64); err == nil && v > 0 {
-		t.CPUBandwidth = v
-		notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth %.0f GB/s (FITBENCH_RAM_BW)", v)})
-	} else {
-		notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth assumed %.0f GB/s", DefaultCPUBandwidth),
-			CLI: "set FITBENCH_RAM_BW to your measurement"})
+		ramBW, bwSet = v, true
+	}
+	bwNote := func(unifiedBW float64) {
+		switch {
+		case bwSet:
+			t.CPUBandwidth = ramBW
+			notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth %.0f GB/s (FITBENCH_RAM_BW)", ramBW)})
+		case unifiedBW > 0:
+			t.CPUBandwidth = unifiedBW
+			notes = append(notes, Note{Text: fmt.Sprintf("CPU-side layers assumed to read unified memory at %.0f GB/s (%.0f%% of the chip's bandwidth)", unifiedBW, appleCPUShare*100),
+				CLI: "set FITBENCH_RAM_BW to your measurement"})
+		default:
+			notes = append(notes, Note{Text: fmt.Sprintf("system RAM bandwidth assumed %.0f GB/s", DefaultCPUBandwidth),
+				CLI: "set FITBENCH_RAM_BW to your measurement"})
+		}
 	}
 	if o.RAMGB > 0 {
 		t.RAMBytes = gib(o.RAMGB)
@@ -105,6 +116,7 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 		return t, notes, err
 	}
 	if o.CPUOnly {
+		bwNote(0)
 		notes = append(notes, Note{Text: "CPU only, as asked"})
 		ramNote(&t, &notes)
 		return t, notes, nil
@@ -127,6 +139,11 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 			}
 		}
 		t.GPUs = append(t.GPUs, g.GPU)
+	}
+	if t.Unified {
+		bwNote(t.GPUs[0].BandwidthGBs * appleCPUShare)
+	} else {
+		bwNote(0)
 	}
 	if len(o.TensorSplit) > 0 {
 		if len(o.TensorSplit) != len(t.GPUs) {
@@ -181,10 +198,18 @@ func targetGPUs(h Hardware, o Override) ([]resolvedGPU, []Note, error) {
 	if len(sizes) == 0 && o.VRAMGB > 0 {
 		sizes = []float64{o.VRAMGB}
 	}
-	n := max(len(names), len(sizes), o.GPUs)
 	if len(names) == 0 && len(sizes) == 0 {
 		return detectedGPUs(h, o)
 	}
+	if len(names) == 0 && len(h.GPUs) > 0 {
+		// --vram alone on a machine with GPUs: the detected models with the
+		// given memory (planning a bigger card of the same speed, or
+		// correcting what the driver reports).
+		for i := 0; i < max(len(sizes), o.GPUs, 1); i++ {
+			names = append(names, h.GPUs[min(i, len(h.GPUs)-1)].Name)
+		}
+	}
+	n := max(len(names), len(sizes), o.GPUs)
 	if len(names) > 1 && len(names) != n || len(sizes) > 1 && len(sizes) != n {
 		return nil, nil, &OverrideError{Msg: fmt.Sprintf("%d GPU names and %d memory sizes for %d GPUs", len(names), len(sizes), n),
 			CLI:  "give one name (or size) for all GPUs, or one per GPU: --gpu 4090,3090 or --vram 24,12",

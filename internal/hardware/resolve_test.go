@@ -93,6 +93,11 @@ func TestResolveMultiGPU(t *testing.T) {
 	if _, _, err = Resolve(Hardware{}, Override{GPUs: 2}); err == nil || !strings.Contains(err.Error(), "none was detected") {
 		t.Fatalf("--gpus without GPUs: %v", err)
 	}
+	// --vram alone with a detected GPU keeps the detected model's speed.
+	tg, _, err = Resolve(det, Override{VRAMGB: 48})
+	if err != nil || len(tg.GPUs) != 1 || tg.GPUs[0].Name != "RTX 3090" || tg.GPUs[0].VRAMBytes != 48*giB || tg.GPUs[0].BandwidthGBs != 936 {
+		t.Fatalf("--vram with detection: %+v %v", tg.GPUs, err)
+	}
 	tg, notes, err = Resolve(Hardware{}, Override{GPU: "4090,3090", TensorSplit: []float64{3, 1}})
 	if err != nil || tg.GPUs[0].Split != 3 || tg.GPUs[1].Split != 1 || !strings.Contains(notesText(notes), "tensor split") {
 		t.Fatalf("tensor split: %+v %v %v", tg.GPUs, notes, err)
@@ -133,6 +138,9 @@ func TestResolveApple(t *testing.T) {
 	tg, notes, err := Resolve(Hardware{RAMAvailBytes: 24 * giB}, Override{GPU: "M3 Max 64GB"})
 	if err != nil || !tg.Unified || tg.RAMBytes != 64*giB || tg.GPUs[0].VRAMBytes != 48*giB || tg.GPUs[0].BandwidthGBs != 400 {
 		t.Fatalf("named Mac: %+v %v", tg, err)
+	}
+	if tg.CPUBandwidth != 400*appleCPUShare {
+		t.Fatalf("CPU-side bandwidth %g", tg.CPUBandwidth)
 	}
 	if n := notesText(notes); !strings.Contains(n, "unified memory") || !strings.Contains(n, "iogpu.wired_limit_mb") {
 		t.Fatalf("apple note: %s", n)
