@@ -20,6 +20,16 @@ type ReadOptions struct {
 	// HeaderOnly skips the check that every tensor's data lies inside size, for a
 	// reader that holds the header but not (all of) the data region.
 	HeaderOnly bool
+	// MaxTensors and MaxKV cap the counts a header may declare (ErrTooLarge
+	// beyond); 0 means 65536 each. The largest real models have a few
+	// thousand tensors per file and about a hundred metadata keys; a hostile
+	// header of 3,000,000 tensors cost 810 MB to parse (issue 14.5).
+	MaxTensors, MaxKV uint64
+	// MaxMemory bounds what the parsed header may keep (keys, strings,
+	// kept array items, tensor infos); 0 means 64 MiB. An array that would
+	// pass it keeps only type and length, like a long one; anything else
+	// fails with ErrTooLarge.
+	MaxMemory int64
 }
 
 // File is a parsed GGUF header.
@@ -66,6 +76,8 @@ const (
 	maxNesting    = 8
 	defaultAlign  = 32
 	defaultArrMax = 1024
+	// defaultMaxCount caps tensors and metadata entries per file.
+	defaultMaxCount = 1 << 16
 )
 
 // ReadFile parses the header of a local GGUF file.
@@ -97,6 +109,15 @@ func Read(r io.ReaderAt, size int64, opts ReadOptions) (*File, error) {
 	if opts.MaxHeaderBytes <= 0 {
 		opts.MaxHeaderBytes = 512 << 20
 	}
+	if opts.MaxTensors == 0 {
+		opts.MaxTensors = defaultMaxCount
+	}
+	if opts.MaxKV == 0 {
+		opts.MaxKV = defaultMaxCount
+	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = 64 << 20
+	}
 	if size < 0 {
 		return nil, fmt.Errorf("%w: negative size %d", ErrTruncated, size)
 	}
@@ -108,6 +129,32 @@ func Read(r io.ReaderAt, size int64, opts ReadOptions) (*File, error) {
 type parser struct {
 	w    *window
 	opts ReadOptions
+	kept int64 // bytes the parsed header holds so far (estimated), against opts.MaxMemory
+}
+
+// Memory charged per kept item: a Value, a KV, a TensorInfo with its dims
+// and its entry in the duplicate-name map (sizes on 64-bit Go, rounded up).
+const (
+	valueCost  = 80
+	kvCost     = 120
+	tensorCost = 200
+)
+
+// charge records n more kept bytes, failing past the budget (callers add
+// where; no string is built unless it fails).
+func (p *parser) charge(n int64) error {
+	p.kept += n
+	if p.kept > p.opts.MaxMemory {
+		return fmt.Errorf("%w: the header needs more than %d MiB of memory; no real model's header does",
+			ErrTooLarge, p.opts.MaxMemory>>20)
+	}
+	return nil
+}
+
+// fits reports whether n more bytes stay within the budget (arrays that do
+// not fit are kept as type and length only).
+func (p *parser) fits(n uint64) bool {
+	return n <= uint64(p.opts.MaxMemory) && p.kept+int64(n) <= p.opts.MaxMemory
 }
 
 func (p *parser) file() (*File, error) {
@@ -148,19 +195,28 @@ func (p *parser) file() (*File, error) {
 	if nt > w.remaining()/24 {
 		return nil, fmt.Errorf("%w: the header claims %d tensors; %d bytes cannot hold that many", ErrTooLarge, nt, w.remaining())
 	}
+	if nt > p.opts.MaxTensors {
+		return nil, fmt.Errorf("%w: the header lists %d tensors; real models have a few thousand at most (limit %d)", ErrTooLarge, nt, p.opts.MaxTensors)
+	}
+	if nkv > p.opts.MaxKV {
+		return nil, fmt.Errorf("%w: the header lists %d metadata entries; real models have about a hundred (limit %d)", ErrTooLarge, nkv, p.opts.MaxKV)
+	}
 	f.KV = make([]KV, 0, min(nkv, 4096))
 	f.index = make(map[string]int, min(nkv, 4096))
 	for i := uint64(0); i < nkv; i++ {
-		key, err := w.str(fmt.Sprintf("metadata key #%d", i))
+		key, err := w.str("metadata key")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("metadata entry #%d: %w", i, err)
+		}
+		if err := p.charge(kvCost + int64(len(key))); err != nil {
+			return nil, fmt.Errorf("metadata entry #%d: %w", i, err)
 		}
 		if _, dup := f.index[key]; dup {
 			return nil, fmt.Errorf("%w: metadata key %q appears twice", ErrDuplicate, key)
 		}
-		t, err := w.u32("type of " + key)
+		t, err := w.u32("value type")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("metadata %q: %w", key, err)
 		}
 		v, err := p.value(ValueType(t), key, 0)
 		if err != nil {
@@ -188,64 +244,97 @@ func (p *parser) file() (*File, error) {
 }
 
 func (p *parser) tensorInfos(f *File, nt uint64) error {
-	w := p.w
-	f.Tensors = make([]TensorInfo, 0, min(nt, 4096))
-	names := make(map[string]struct{}, min(nt, 4096))
+	f.Tensors = make([]TensorInfo, 0, nt) // nt ≤ MaxTensors: allocated once, never regrown
+	names := make(map[string]struct{}, nt)
+	dims := make([]uint64, 0, nt*maxDims) // one backing array for every tensor's shape
 	for i := uint64(0); i < nt; i++ {
-		name, err := w.str(fmt.Sprintf("name of tensor #%d", i))
+		t, err := p.tensorInfo(f, &dims)
 		if err != nil {
-			return err
-		}
-		if _, dup := names[name]; dup {
-			return fmt.Errorf("%w: tensor %q appears twice", ErrDuplicate, name)
-		}
-		names[name] = struct{}{}
-		nd, err := w.u32("dimension count of " + name)
-		if err != nil {
-			return err
-		}
-		if nd > maxDims {
-			return fmt.Errorf("%w: tensor %q has %d dimensions; ggml allows at most %d", ErrTooLarge, name, nd, maxDims)
-		}
-		t := TensorInfo{Name: name, Dims: make([]uint64, nd)}
-		elems := uint64(1)
-		for d := range t.Dims {
-			if t.Dims[d], err = w.u64("shape of " + name); err != nil {
-				return err
+			if t.Name != "" {
+				return fmt.Errorf("tensor %q: %w", t.Name, err)
 			}
-			if t.Dims[d] > math.MaxInt64 {
-				return fmt.Errorf("%w: tensor %q has a negative dimension", ErrBadShape, name)
-			}
-			hi, lo := bits.Mul64(elems, t.Dims[d])
-			if hi != 0 || lo > math.MaxInt64 {
-				return fmt.Errorf("%w: tensor %q shape %v overflows 63 bits", ErrTooLarge, name, t.Dims)
-			}
-			elems = lo
+			return fmt.Errorf("tensor #%d: %w", i, err)
 		}
-		ty, err := w.u32("type of " + name)
-		if err != nil {
-			return err
+		if _, dup := names[t.Name]; dup {
+			return fmt.Errorf("%w: tensor %q appears twice", ErrDuplicate, t.Name)
 		}
-		t.Type = GGMLType(ty)
-		bs, ts, ok := TypeTraits(t.Type)
-		if !ok {
-			return fmt.Errorf("%w: tensor %q has ggml type id %d, which llama.cpp does not know (newer model format?)", ErrUnknownType, name, ty)
-		}
-		if nd > 0 && t.Dims[0]%bs != 0 {
-			return fmt.Errorf("%w: tensor %q row length %d is not a multiple of the %s block size %d", ErrBadShape, name, t.Dims[0], t.Type, bs)
-		}
-		if hi, _ := bits.Mul64(elems/bs, ts); hi != 0 {
-			return fmt.Errorf("%w: tensor %q byte size overflows", ErrTooLarge, name)
-		}
-		if t.Offset, err = w.u64("offset of " + name); err != nil {
-			return err
-		}
-		if t.Offset%f.Alignment != 0 {
-			return fmt.Errorf("%w: tensor %q starts at data offset %d, not a multiple of the alignment %d", ErrBadAlignment, name, t.Offset, f.Alignment)
+		names[t.Name] = struct{}{}
+		if err := p.charge(tensorCost + int64(len(t.Name))); err != nil {
+			return fmt.Errorf("tensor #%d: %w", i, err)
 		}
 		f.Tensors = append(f.Tensors, t)
 	}
 	return nil
+}
+
+// ggmlMaxName is GGML_MAX_NAME (ggml.h): gguf.cpp refuses a tensor name of
+// that length or longer ("tensor name is too long", gguf.cpp).
+const ggmlMaxName = 64
+
+// tensorInfo reads one tensor info. Messages name the field only; the caller
+// adds the tensor (no per-tensor string building on the hot path).
+func (p *parser) tensorInfo(f *File, dims *[]uint64) (TensorInfo, error) {
+	w := p.w
+	var t TensorInfo
+	n, err := w.strLen("name")
+	if err != nil {
+		return t, err
+	}
+	if n >= ggmlMaxName {
+		return t, fmt.Errorf("%w: a tensor name is %d bytes; llama.cpp allows at most %d", ErrTooLarge, n, ggmlMaxName-1)
+	}
+	b, err := w.need(n, "name")
+	if err != nil {
+		return t, err
+	}
+	t.Name = string(b)
+	nd, err := w.u32("dimension count")
+	if err != nil {
+		return t, err
+	}
+	if nd > maxDims {
+		return t, fmt.Errorf("%w: %d dimensions; ggml allows at most %d", ErrTooLarge, nd, maxDims)
+	}
+	start := len(*dims)
+	elems := uint64(1)
+	for d := uint32(0); d < nd; d++ {
+		x, err := w.u64("shape")
+		if err != nil {
+			return t, err
+		}
+		if x > math.MaxInt64 {
+			return t, fmt.Errorf("%w: a negative dimension", ErrBadShape)
+		}
+		hi, lo := bits.Mul64(elems, x)
+		if hi != 0 || lo > math.MaxInt64 {
+			return t, fmt.Errorf("%w: shape %v overflows 63 bits", ErrTooLarge, append((*dims)[start:len(*dims):len(*dims)], x))
+		}
+		elems = lo
+		*dims = append(*dims, x)
+	}
+	t.Dims = (*dims)[start:len(*dims):len(*dims)]
+	ty, err := w.u32("type")
+	if err != nil {
+		return t, err
+	}
+	t.Type = GGMLType(ty)
+	bs, ts, ok := TypeTraits(t.Type)
+	if !ok {
+		return t, fmt.Errorf("%w: ggml type id %d, which llama.cpp does not know (newer model format?)", ErrUnknownType, ty)
+	}
+	if nd > 0 && t.Dims[0]%bs != 0 {
+		return t, fmt.Errorf("%w: row length %d is not a multiple of the %s block size %d", ErrBadShape, t.Dims[0], t.Type, bs)
+	}
+	if hi, _ := bits.Mul64(elems/bs, ts); hi != 0 {
+		return t, fmt.Errorf("%w: byte size overflows", ErrTooLarge)
+	}
+	if t.Offset, err = w.u64("offset"); err != nil {
+		return t, err
+	}
+	if t.Offset%f.Alignment != 0 {
+		return t, fmt.Errorf("%w: starts at data offset %d, not a multiple of the alignment %d", ErrBadAlignment, t.Offset, f.Alignment)
+	}
+	return t, nil
 }
 
 // checkData rejects tensors that overlap each other or (unless HeaderOnly) run

@@ -48,6 +48,11 @@ func (p *parser) value(t ValueType, key string, depth int) (Value, error) {
 		return v, err
 	case ValString:
 		s, err := w.str(key)
+		if err == nil {
+			if err = p.charge(int64(len(s))); err != nil {
+				err = fmt.Errorf("metadata %q: %w", key, err)
+			}
+		}
 		v.s = s
 		return v, err
 	case ValArray:
@@ -62,17 +67,17 @@ func (p *parser) arrayHeader(key string, depth int) (ValueType, uint64, error) {
 	if depth >= maxNesting {
 		return 0, 0, fmt.Errorf("%w: metadata %q nests arrays deeper than %d", ErrTooLarge, key, maxNesting)
 	}
-	et, err := p.w.u32("element type of " + key)
+	et, err := p.w.u32("array element type")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("metadata %q: %w", key, err)
 	}
 	elem := ValueType(et)
 	if elem > ValFloat64 {
 		return 0, 0, fmt.Errorf("%w: metadata %q is an array of value type %d", ErrUnknownType, key, et)
 	}
-	n, err := p.w.u64("length of " + key)
+	n, err := p.w.u64("array length")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("metadata %q: %w", key, err)
 	}
 	if n > p.w.remaining()/elem.minSize() {
 		return 0, 0, fmt.Errorf("%w: metadata %q claims %d %s elements; only %d bytes remain", ErrTooLarge, key, n, elem, p.w.remaining())
@@ -86,8 +91,13 @@ func (p *parser) array(key string, depth int) (Value, error) {
 		return Value{}, err
 	}
 	v := Value{Type: ValArray, Elem: elem, Len: n}
-	if p.opts.MaxArrayElems >= 0 && n > uint64(p.opts.MaxArrayElems) {
+	// Too long, or past the memory budget (nested arrays of 1024 × 1024 …
+	// items each cost 80 bytes): keep type and length only.
+	if (p.opts.MaxArrayElems >= 0 && n > uint64(p.opts.MaxArrayElems)) || !p.fits(n*valueCost) {
 		return v, p.skipElems(elem, n, key, depth+1)
+	}
+	if err := p.charge(int64(n * valueCost)); err != nil {
+		return Value{}, fmt.Errorf("metadata %q: %w", key, err)
 	}
 	v.Items = make([]Value, n)
 	for i := range v.Items {

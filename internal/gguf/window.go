@@ -13,7 +13,7 @@ import (
 // ReadAt calls — over HTTP, three ranged GETs.
 const (
 	firstChunk = 2 << 20
-	maxChunk   = 64 << 20
+	maxChunk   = 16 << 20
 )
 
 // PartialReaderAt is implemented by readers that can answer a read with fewer

@@ -121,15 +121,61 @@ func (c *Client) Tree(ctx context.Context, repo, rev, dir string) ([]TreeEntry, 
 		if pages > 100000 {
 			return nil, &Error{Kind: BadResponse, Msg: "the Hub's tree listing does not end"}
 		}
-		var page []TreeEntry
 		var next string
-		if err := c.getJSON(ctx, u, repo, rev, "", &page, &next); err != nil {
+		var err error
+		if all, next, err = c.treePage(ctx, u, repo, rev, all); err != nil {
 			return nil, err
 		}
-		all = append(all, page...)
 		u = next
 	}
 	return all, nil
+}
+
+// DefaultMaxTreeEntries bounds a repo listing (Config.MaxTreeEntries). The
+// largest GGUF repos list a few hundred files; a hostile listing of 1,000,000
+// entries cost 560 MB when decoded whole (issue 14.5).
+const DefaultMaxTreeEntries = 100_000
+
+// treePage decodes one page of a tree listing entry by entry onto all, so a
+// listing past Config.MaxTreeEntries stops there instead of being held in memory.
+func (c *Client) treePage(ctx context.Context, u, repo, rev string, all []TreeEntry) ([]TreeEntry, string, error) {
+	resp, err := c.request(ctx, http.MethodGet, u, http.Header{"Accept": {"application/json"}}, true)
+	if err != nil {
+		return all, "", err
+	}
+	defer drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		return all, "", c.errorFromResponse(resp, repo, rev, "")
+	}
+	bad := func(err error) error {
+		if ne := c.netErr(resp.Request.URL.Host, err); ne != nil {
+			return ne
+		}
+		return &Error{Kind: BadResponse, Status: resp.StatusCode, Msg: "the Hub sent a file listing fitbench cannot read", Err: err}
+	}
+	dec := json.NewDecoder(io.LimitReader(resp.Body, 256<<20))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		if err == nil {
+			err = fmt.Errorf("expected a JSON array, got %v", tok)
+		}
+		return all, "", bad(err)
+	}
+	for dec.More() {
+		if max := c.cfg.MaxTreeEntries; len(all) >= max {
+			return all, "", &Error{Kind: BadResponse,
+				Msg:  fmt.Sprintf("%s lists more than %d files; no model repo has that many, so fitbench stops reading", repo, max),
+				Hint: "check the repo id"}
+		}
+		var e TreeEntry
+		if err := dec.Decode(&e); err != nil {
+			return all, "", bad(err)
+		}
+		all = append(all, e)
+	}
+	if _, err := dec.Token(); err != nil {
+		return all, "", bad(err)
+	}
+	return all, nextLink(resp.Header.Values("Link"), resp.Request.URL), nil
 }
 
 // Refs lists the repo's branches and tags.

@@ -42,6 +42,9 @@ type Config struct {
 	// sending fails with a message naming it instead of holding a header read
 	// for minutes (issue 14.3). They apply to a given HTTPClient's transport too.
 	Deadlines netx.Deadlines
+
+	// MaxTreeEntries bounds a repo's file listing; 0 = DefaultMaxTreeEntries.
+	MaxTreeEntries int
 }
 
 // ConfigFromEnv reads HF_ENDPOINT, HF_TOKEN (which wins over $HF_HOME/token,
@@ -101,6 +104,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.MaxRetryWait <= 0 {
 		cfg.MaxRetryWait = 30 * time.Second
+	}
+	if cfg.MaxTreeEntries <= 0 {
+		cfg.MaxTreeEntries = DefaultMaxTreeEntries
 	}
 	c := &Client{cfg: cfg, token: cfg.Token, ua: cfg.UserAgent, allowed: map[string]bool{}}
 	if u, err := url.Parse(cfg.Endpoint); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {

@@ -7,9 +7,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -143,5 +145,26 @@ func TestNameResolutionFailureIsFinal(t *testing.T) {
 	}
 	if got := queries.Load(); got != perLookup {
 		t.Errorf("%d DNS queries; one lookup makes %d: the failure was retried", got, perLookup)
+	}
+}
+
+// TestTreeListingIsBounded (issue 14.5): a listing is decoded entry by entry
+// and stops at MaxTreeEntries with a clear error, instead of holding a
+// 1,000,000-entry listing (560 MB) in memory. Pages of 7 make the bound cross
+// a page boundary.
+func TestTreeListingIsBounded(t *testing.T) {
+	f := newFixture(t, localhub.Options{PageSize: 7})
+	os.MkdirAll(f.root+"/org/model-GGUF/notes", 0o755)
+	for i := 0; i < 30; i++ {
+		writeFile(t, fmt.Sprintf("%s/org/model-GGUF/notes/n%02d.txt", f.root, i), "x")
+	}
+	c := New(Config{Endpoint: f.hub.URL(), MaxTreeEntries: 20})
+	_, err := c.Tree(context.Background(), "org/model-GGUF", "", "")
+	if !IsKind(err, BadResponse) || !strings.Contains(err.Error(), "more than 20 files") {
+		t.Fatalf("Tree past the bound: %v", err)
+	}
+	all, err := New(Config{Endpoint: f.hub.URL(), MaxTreeEntries: 100}).Tree(context.Background(), "org/model-GGUF", "", "")
+	if err != nil || len(all) < 30 {
+		t.Fatalf("Tree within the bound: %d entries, %v", len(all), err)
 	}
 }

@@ -58,7 +58,9 @@ func (s *Server) handleAnalyze(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	end := s.mem.begin()
 	report, err := s.deps.Analyzer.Analyze(r.Context(), req)
+	end()
 	if err != nil {
 		s.writeError(w, r, err)
 		return

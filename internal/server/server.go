@@ -29,6 +29,7 @@ type Server struct {
 	// neither state nor registry row (tests shorten it).
 	firstEventWait time.Duration
 	models         modelListCache // GET /api/models, per registry version
+	mem            memReleaser    // returns an analysis's memory to the OS
 }
 
 // New checks the configuration and builds the handler. It refuses to serve a
