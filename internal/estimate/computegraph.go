@@ -243,7 +243,7 @@ func computeGraphBytes(s graphShape) uint64 {
 func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
 	logits := g.op(f32(s.nExpert, rows, 1), false, ext, in)
-	probs := g.op(logits.size, false, logits)              // soft_max
+	probs := g.op(logits.size, false, logits) // soft_max
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
 	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
