@@ -6,6 +6,10 @@
 //     llama.cpp prints when Ollama loads the model, beside fitbench's estimate and
 //     gguf-parser-go's (EstimateLLaMACppRun with the same context, parallel,
 //     batch, cache type and flash attention), error % and medians;
+//   - arch: the architecture matrix of internal/archtest (qwen3, gemma3, gpt-oss,
+//     DeepSeek MLA, hybrids, … × ctx 2048/8192 × parallel 1/2) on the engine path
+//     Ollama really takes (its own engine or its llama.cpp runner), engine path
+//     predicted, error % against the exact bytes in Ollama's log, gguf-parser-go beside;
 //   - speed: decode tok/s measured by Ollama (eval_count/eval_duration) for each
 //     model, beside fitbench's uncalibrated estimate and the estimate calibrated
 //     on one model's measurement (goal: within ±30% on this CPU).
@@ -13,7 +17,7 @@
 // Only this program imports gguf-parser-go; the fitbench binary does not.
 //
 //	go run ./tools/benchmarks/estimate [-tokens 64] [-runs 3] [-threads 1] [-calib s-q8-big]
-//	    [-models m-f16,s-f16-big] [-memory=true] [-speed=true]
+//	    [-models m-f16,s-f16-big] [-memory=true] [-arch=true] [-speed=true]
 //
 // About 80 s on a shared 2-core machine (memory ≈ 30 s, speed ≈ 50 s).
 package main
@@ -40,6 +44,7 @@ func main() {
 	calib := flag.String("calib", "s-q8-big", "model whose measurement calibrates the speed model")
 	doMem := flag.Bool("memory", true, "run the memory accuracy table")
 	doSpeed := flag.Bool("speed", true, "run the speed table")
+	doArch := flag.Bool("arch", true, "run the architecture matrix (internal/archtest) accuracy table")
 	threads := flag.Int("threads", 1, "num_thread for speed runs (1 avoids ggml's spinning thread barrier on a shared, oversubscribed CPU; 0 = Ollama's default)")
 	models := flag.String("models", "", "comma-separated speed models to run (default all)")
 	flag.Parse()
@@ -58,6 +63,11 @@ func main() {
 	start := time.Now()
 	if *doMem {
 		if err := runMemory(ctx, bin, dir); err != nil {
+			fail(err)
+		}
+	}
+	if *doArch {
+		if err := runArchMatrix(ctx, bin, dir); err != nil {
 			fail(err)
 		}
 	}
