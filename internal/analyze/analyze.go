@@ -103,18 +103,22 @@ func pick(l *hub.Listing, dir, quant, file string) (*hub.Variant, error) {
 func (a *Analyzer) build(ctx context.Context, req Request, target estimate.Target, assumed Assumed,
 	sum gguf.Summary, l *hub.Listing, sel *hub.Variant) *Result {
 	cal := a.calibration(ctx, target)
-	input := func(s gguf.Summary) estimate.Input {
-		return estimate.Input{Summary: s, Engine: req.Engine, Context: req.Context, Parallel: req.Parallel,
+	input := func(s gguf.Summary, v *hub.Variant) estimate.Input {
+		in := estimate.Input{Summary: s, Engine: req.Engine, Context: req.Context, Parallel: req.Parallel,
 			CacheType: req.CacheType, Target: target, Calibration: cal}
+		if v != nil && v.MMProj != nil && v.MMProj.Size > 0 {
+			in.ProjectorBytes = uint64(v.MMProj.Size) // loaded with the model (install fetches it)
+		}
+		return in
 	}
-	main := estimate.Analyze(input(sum))
+	main := estimate.Analyze(input(sum, sel))
 	res := &Result{Success: true, Report: main, Model: facts(sum), Hardware: assumed}
 	var reports []estimate.Report
 	var variants []Variant
 	for _, v := range listingVariants(l, sel) {
 		basis, r := "header", main
 		if !sameVariant(v, *sel) {
-			basis, r = "scaled", estimate.Analyze(input(scaleSummary(sum, sel.SizeBytes, v)))
+			basis, r = "scaled", estimate.Analyze(input(scaleSummary(sum, sel.SizeBytes, v), &v))
 		}
 		r.Quantization = v.Quant
 		reports = append(reports, r)

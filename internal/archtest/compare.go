@@ -49,8 +49,6 @@ var KnownMismatches = []KnownMismatch{
 		"the window (4096) is wider than the context there, so both caches of llama_kv_cache_iswa hold n_ctx cells; cause in the graph not yet traced"},
 	{Case: "gptoss/ctx2048/*", Quantity: QTotal, Reason: "Ollama engine's gpt-oss compute graph is underestimated by 9–11% at num_ctx 2048 (4–7% at 8192): " +
 		"the sliding cache keeps a 4096-token memory (kvcache.NewSWAMemCache), larger than the context; cause in the graph not yet traced"},
-	{Case: "qwen3moe/ctx2048/par2", Quantity: QTotal, Reason: "Ollama engine's qwen3moe compute graph is underestimated by 12% at 2×2048 (0.4% at 1×2048, 7–10% at 8192): " +
-		"the MoE part of the graph (router, top-k, MulmatID over 128 experts) grows with the batch differently than estimated; not yet traced"},
 	{Case: "granitehybrid/ctx2048/par2", Quantity: QTotal, Reason: "llama.cpp runner's granitehybrid compute buffer is underestimated by 16.5% with 2 sequences at n_ctx 2×2048 " +
 		"(exact at 1×2048, 1×8192 and 2×8192); cause not yet traced"},
 }

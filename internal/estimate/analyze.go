@@ -41,6 +41,11 @@ func Analyze(in Input) Report {
 	if r.EnginePathReason != "" {
 		r.Notes = append(r.Notes, r.EnginePathReason)
 	}
+	if in.ProjectorBytes > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("vision projector (%.2f GB) included in the weights; the image encoder's own compute buffer is not", float64(in.ProjectorBytes)/GB))
+	} else if visionArch(s.Architecture) {
+		r.Notes = append(r.Notes, "no vision projector (mmproj) file with this variant: the estimate is text-only, image input left out")
+	}
 	if p.prof.approx {
 		r.Approximate = true
 		r.Notes = append(r.Notes, fmt.Sprintf("architecture %q is not known to fitbench: memory estimated with the closest profile, approximate", s.Architecture))

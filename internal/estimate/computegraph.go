@@ -124,19 +124,20 @@ func computeGraphBytes(s graphShape) uint64 {
 				// llama.cpp src/models/deepseek2.cpp, MLA path: q (through the
 				// q-LoRA when present), the compressed KV + RoPE part, its norm,
 				// q_nope absorbed into the latent, Q/K concatenated with RoPE.
+				// build_attn expands Q's subgraph first, then K's (llama-graph.cpp)
 				qIn := norm
 				if m.qLora > 0 {
 					qa := g.op(f32(m.qLora, T), false, ext, norm)
 					qIn = g.op(qa.size, true, qa, ext) // q_a norm
 				}
-				qf := g.op(f32(qd, T), false, ext, qIn)
-				kva := g.op(f32(m.kvLora+m.rope, T), false, ext, norm)
+				qf := g.op(f32(s.nHead*(m.nope+m.rope), T), false, ext, qIn)
 				qpe := g.op(f32(m.rope, s.nHead, T), false, g.viewOf(qf), pos)
+				qabs := g.op(f32(m.kvLora, s.nHead, T), false, ext, g.viewOf(qf))
+				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
+				kva := g.op(f32(m.kvLora+m.rope, T), false, ext, norm)
 				kpe := g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
 				kvn := g.op(f32(m.kvLora, T), false, g.viewOf(kva))
 				kvn = g.op(kvn.size, true, kvn, ext)
-				qabs := g.op(f32(m.kvLora, s.nHead, T), false, ext, g.viewOf(qf))
-				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
 				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
 				vSrc = g.viewOf(kvn)
 			} else {
@@ -242,8 +243,10 @@ func computeGraphBytes(s graphShape) uint64 {
 func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
 	logits := g.op(f32(s.nExpert, rows, 1), false, ext, in)
-	probs := g.op(logits.size, false, logits)              // soft_max
-	sel := g.op(uint64(4*s.expertUsed*rows), false, probs) // argsort/top-k ids
+	probs := g.op(logits.size, false, logits) // soft_max
+	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
+	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
+	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
 	w := g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	x := g.viewOf(in)
 	ff := s.nFF

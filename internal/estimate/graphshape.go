@@ -81,7 +81,7 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	}
 	if p.mla && a.KVLoraRank > 0 {
 		m := &mlaGraph{qLora: a.QLoraRank, kvLora: a.KVLoraRank, rope: a.RopeDim,
-			absorbed: a.KeyLengthMLA > 0, vHead: a.ValueLengthMLA}
+			absorbed: a.KeyLengthMLA > 0, vHead: a.ValueLengthMLA, nope: max(a.KeyLengthMLA-a.RopeDim, 0)}
 		sh.mla = m
 	}
 	return sh

@@ -151,6 +151,16 @@ func planLlama(in Input, ngl int) llamaPlan {
 	}
 	devs[od].Layers++
 	devs[cpu].WeightsBytes += s.TokenEmbdBytes + s.OtherBytes
+	if in.ProjectorBytes > 0 {
+		// the vision projector (mmproj) is loaded by llama.cpp's mtmd/clip on
+		// the main GPU when there is one (tools/mtmd clip.cpp, use_gpu), else
+		// in host memory; a projector forces Ollama onto its llama.cpp runner.
+		pd := cpu
+		if len(gpus) > 0 && ngl > 0 {
+			pd = 0
+		}
+		devs[pd].WeightsBytes += in.ProjectorBytes
+	}
 
 	// compute buffers: every device that holds layers runs its part of the graph;
 	// the graph is replayed per device with that device's share of the blocks.

@@ -233,3 +233,9 @@ func enginePath(engine string, s gguf.Summary, p archProfile, projector bool) (p
 	}
 	return PathOllamaEngine, ""
 }
+
+// visionArch: architectures usually shipped with a vision tower; without an
+// mmproj file the report says the projector is left out.
+func visionArch(arch string) bool {
+	return slices.Contains([]string{"gemma3", "mistral3", "llama4", "qwen2vl", "qwen25vl", "qwen3vl", "qwen3vlmoe", "mllama", "lfm2"}, arch)
+}

@@ -202,3 +202,26 @@ func TestOllamaSerialArchitectures(t *testing.T) {
 		t.Fatalf("llama-server keeps parallel: %d", ls.Parallel)
 	}
 }
+
+// A vision projector is part of the weights on the main device and its
+// absence on a vision architecture is said.
+func TestVisionProjector(t *testing.T) {
+	s := withArch(toy(4), "gemma3")
+	gpu := Target{RAMBytes: 1 << 36, GPUs: []GPU{{Name: "g", VRAMBytes: 48 << 30}}}
+	base := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: gpu})
+	with := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: gpu, ProjectorBytes: 800 << 20})
+	if got := with.Memory.Devices[0].WeightsBytes - base.Memory.Devices[0].WeightsBytes; got != 800<<20 {
+		t.Errorf("projector on GPU0: +%d", got)
+	}
+	cpuOnly := Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: Target{RAMBytes: 1 << 36}, ProjectorBytes: 800 << 20})
+	if cpuDev(cpuOnly).WeightsBytes != cpuDev(Analyze(Input{Summary: s, Engine: EngineLlamaCpp, Target: Target{RAMBytes: 1 << 36}})).WeightsBytes+800<<20 {
+		t.Error("projector not in host memory on a CPU target")
+	}
+	notes := strings.Join(base.Notes, "\n")
+	if !strings.Contains(notes, "left out") {
+		t.Errorf("missing projector note: %s", notes)
+	}
+	if !strings.Contains(strings.Join(with.Notes, "\n"), "vision projector") {
+		t.Errorf("projector note: %v", with.Notes)
+	}
+}
