@@ -40,7 +40,7 @@ var (
 
 // MatrixPresets are the architectures of the matrix (issue 10 item 6).
 var MatrixPresets = []string{"llama-128k", "qwen3-tied", "qwen3", "qwen3moe", "gemma2", "gemma3", "gptoss",
-	"deepseek2-lite", "deepseek2-v3", "mistral3", "phi3", "lfm2", "granitehybrid"}
+	"deepseek2-lite", "deepseek2-v3", "mistral3", "phi3", "lfm2", "granitehybrid", "nemotron_h"}
 
 // Cases is the whole matrix, ordered by parallel so one server per parallel
 // setting serves all its cases.
@@ -65,17 +65,7 @@ type Model struct {
 }
 
 // AttnLayer says whether layer i of the model holds attention KV.
-func (m Model) AttnLayer(i int) bool {
-	if len(m.Spec.AttnLayers) == 0 {
-		return true
-	}
-	for _, l := range m.Spec.AttnLayers {
-		if l == i {
-			return true
-		}
-	}
-	return false
-}
+func (m Model) AttnLayer(i int) bool { return m.Spec.AttentionLayer(i) }
 
 // WriteModel writes a preset into dir, reusing a file written before from the
 // same Spec (the name carries a hash of the Spec).

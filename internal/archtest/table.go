@@ -41,3 +41,5 @@ func compactLayers(xs []uint64) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+func fmtGB(x float64) string { return fmt.Sprintf("%.2f GB", x) }

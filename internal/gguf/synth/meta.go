@@ -26,10 +26,24 @@ func (s Spec) metadata() []gguf.KV {
 		u("context_length", s.Ctx),
 		u("embedding_length", s.Embd),
 		u("block_count", s.Layers),
-		u("feed_forward_length", ff),
 		u("attention.head_count", s.Heads),
 	}
-	if s.Arch == "lfm2" || s.Arch == "granitehybrid" {
+	if s.Arch == "nemotron_h" {
+		// Per-layer FFN width: only '-' layers have one; Ollama and llama.cpp
+		// tell Mamba-2 layers by head_count_kv 0 and feed_forward_length 0.
+		items := make([]gguf.Value, s.Layers)
+		for i := range items {
+			n := 0
+			if s.LayerPattern[i] == '-' {
+				n = s.FF
+			}
+			items[i] = gguf.Uint32(uint32(n))
+		}
+		kv = append(kv, gguf.KV{Key: a + ".feed_forward_length", Value: gguf.Array(gguf.ValUint32, items)})
+	} else {
+		kv = append(kv, u("feed_forward_length", ff))
+	}
+	if s.Arch == "lfm2" || s.Arch == "granitehybrid" || s.Arch == "nemotron_h" {
 		// Per-layer KV heads, 0 on recurrent / short-conv layers (how the
 		// converters mark them; llama-model.cpp recurrent_layer_arr).
 		items := make([]gguf.Value, s.Layers)
@@ -99,10 +113,17 @@ func (s Spec) metadata() []gguf.KV {
 			f("rope.scaling.yarn_log_multiplier", mscale))
 	case "lfm2":
 		kv = append(kv, u("shortconv.l_cache", s.ConvCache))
+	case "nemotron_h":
+		kv = append(kv,
+			u("ssm.conv_kernel", s.SSMConv),
+			u("ssm.inner_size", s.SSMInner),
+			u("ssm.state_size", s.SSMState),
+			u("ssm.time_step_rank", s.SSMHeads),
+			u("ssm.group_count", s.SSMGroups))
 	case "granitehybrid":
 		kv = append(kv,
 			u("ssm.conv_kernel", s.SSMConv),
-			u("ssm.inner_size", 2*s.Embd),
+			u("ssm.inner_size", s.SSMInner),
 			u("ssm.state_size", s.SSMState),
 			u("ssm.time_step_rank", s.SSMHeads),
 			u("ssm.group_count", s.SSMGroups),

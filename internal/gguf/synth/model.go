@@ -107,6 +107,20 @@ func (b *builder) layer(i int, p string) {
 		} else {
 			b.attention(i, p, q, kv, false)
 		}
+	case "nemotron_h":
+		// One mixer per layer and no FFN norm (Ollama nemotronh/model.go Layer;
+		// llama-model.cpp LLM_ARCH_NEMOTRON_H): Mamba-2, attention or a
+		// ReLU² FFN (up, down).
+		switch s.LayerPattern[i] {
+		case 'M':
+			b.mamba2(i, p)
+		case '*':
+			b.attention(i, p, q, kv, false)
+		default:
+			b.w(i, p+"ffn_up.weight", e, ff)
+			b.w(i, p+"ffn_down.weight", ff, e)
+		}
+		return
 	default:
 		b.attention(i, p, q, kv, s.Arch == "qwen3" || s.Arch == "qwen3moe" || s.Arch == "gemma3")
 	}
@@ -218,7 +232,7 @@ func (b *builder) mla(i int, p string) {
 func (b *builder) mamba2(i int, p string) {
 	s := b.s
 	e := uint64(s.Embd)
-	inner, st, g, nh := 2*e, uint64(s.SSMState), uint64(s.SSMGroups), uint64(s.SSMHeads)
+	inner, st, g, nh := uint64(s.SSMInner), uint64(s.SSMState), uint64(s.SSMGroups), uint64(s.SSMHeads)
 	conv := inner + 2*g*st
 	b.w(i, p+"ssm_in.weight", e, 2*inner+2*g*st+nh)
 	b.f32(i, p+"ssm_conv1d.weight", kindWeight, 0, uint64(s.SSMConv), conv)

@@ -74,6 +74,10 @@ var Presets = []NamedSpec{
 			AttnLayers: []int{2, 7}, SSMState: 128, SSMConv: 4, SSMGroups: 1, SSMHeads: 12,
 			Experts: 64, ExpertsUsed: 6, ExpertFF: 64, SharedFF: 128, ExpertType: gguf.TypeQ4_0,
 			Vocab: 16384, Ctx: 131072, WeightType: gguf.TypeQ8_0, Seed: 23, TiedOutput: true}},
+	{Name: "nemotron_h", Source: "NVIDIA-Nemotron-Nano-9B-v2 (hybrid_override_pattern M-M-M-MM-M-M-M*-…: Mamba-2, ReLU² FFN and attention layers; hidden 4480, 40 heads / 8 KV, head 128; Mamba-2 128 heads × 80, state 128, 8 groups, conv 4; ff 15680): 14 layers M-M-M*-M-M-M*-, width ÷17",
+		Spec: Spec{Arch: "nemotron_h", Name: "fitbench-nemotron-h", Layers: 14, LayerPattern: "M-M-M*-M-M-M*-", Embd: 256, Heads: 5, KVHeads: 1, HeadDim: 64, FF: 896,
+			SSMState: 128, SSMConv: 4, SSMGroups: 8, SSMHeads: 8, SSMInner: 512,
+			Vocab: 16384, Ctx: 131072, WeightType: gguf.TypeQ8_0, Seed: 24}},
 
 	// ---- real dimensions, header-only ----
 	{Name: "gemma3-27b", Real: true, Source: "google/gemma-3-27b-it config.json text_config",

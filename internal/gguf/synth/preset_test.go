@@ -47,6 +47,7 @@ func TestPresetsWriteReadableHeaders(t *testing.T) {
 				"phi3":          {"blk.0.attn_qkv.weight"},
 				"lfm2":          {"token_embd_norm.weight"},
 				"granitehybrid": {"blk.0.ssm_in.weight", "blk.0.ssm_a", "blk.0.ffn_up_exps.weight"},
+				"nemotron_h":    {"blk.0.ssm_in.weight", "blk.0.ssm_norm.weight", "blk.1.ffn_up.weight", "blk.5.attn_q.weight"},
 			}[s.Arch]
 			for _, n := range need {
 				if _, ok := names[n]; !ok {

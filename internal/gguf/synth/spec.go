@@ -15,6 +15,7 @@ package synth
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/fitbench/fitbench/internal/gguf"
 )
@@ -67,7 +68,11 @@ type Spec struct {
 	SSMState   int // ssm.state_size
 	SSMConv    int // ssm.conv_kernel
 	SSMGroups  int // ssm.group_count
-	SSMHeads   int // ssm.time_step_rank (Mamba-2 heads); ssm.inner_size is 2×Embd
+	SSMHeads   int // ssm.time_step_rank (Mamba-2 heads)
+	SSMInner   int // ssm.inner_size; 0 = 2×Embd (granitehybrid requires 2×Embd)
+	// LayerPattern is nemotron_h's hybrid_override_pattern: one rune per layer,
+	// 'M' Mamba-2, '*' attention, '-' FFN only (config.json).
+	LayerPattern string
 
 	// Tokenizer is "spm" (byte-level SentencePiece, tokenizer.ggml.model llama)
 	// or "bpe" (GPT-2 byte-level BPE with merges); "" = the architecture's own.
@@ -86,7 +91,7 @@ var Llama70B = Spec{Arch: "llama", Name: "fitbench-70b", Layers: 80, Embd: 8192,
 
 // Archs lists the architectures Write can generate.
 var Archs = []string{"llama", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "gptoss",
-	"deepseek2", "mistral3", "phi3", "lfm2", "granitehybrid"}
+	"deepseek2", "mistral3", "phi3", "lfm2", "granitehybrid", "nemotron_h"}
 
 func (s Spec) withDefaults() Spec {
 	d := Tiny
@@ -126,7 +131,7 @@ func (s Spec) withDefaults() Spec {
 		}
 	}
 	if s.Tokenizer == "bpe" && s.Pre == "" {
-		s.Pre = map[string]string{"qwen3": "qwen2", "qwen3moe": "qwen2", "gptoss": "gpt-4o",
+		s.Pre = map[string]string{"nemotron_h": "default", "qwen3": "qwen2", "qwen3moe": "qwen2", "gptoss": "gpt-4o",
 			"deepseek2": "deepseek-v3", "mistral3": "tekken", "lfm2": "lfm2", "granitehybrid": "refact",
 			"llama": "llama-bpe", "qwen2": "qwen2"}[s.Arch]
 		if s.Pre == "" {
@@ -136,19 +141,33 @@ func (s Spec) withDefaults() Spec {
 	if s.Arch == "lfm2" && s.ConvCache == 0 {
 		s.ConvCache = 3
 	}
-	if s.Arch == "granitehybrid" {
+	if s.Arch == "granitehybrid" || s.Arch == "nemotron_h" {
 		s.SSMConv = max(s.SSMConv, 4)
 		s.SSMGroups = max(s.SSMGroups, 1)
+		if s.SSMInner == 0 {
+			s.SSMInner = 2 * s.Embd
+		}
 	}
+
 	return s
 }
 
-// isAttn says whether layer i is an attention layer (always, except in hybrids).
+// AttentionLayer says whether layer i holds attention (and so a KV cache):
+// always, except in hybrids, where the others are recurrent, short-conv or
+// FFN-only layers.
+func (s Spec) AttentionLayer(i int) bool {
+	s = s.withDefaults()
+	return s.isAttn(i)
+}
+
 func (s Spec) isAttn(i int) bool {
-	if s.Arch != "lfm2" && s.Arch != "granitehybrid" {
-		return true
+	switch s.Arch {
+	case "lfm2", "granitehybrid":
+		return slices.Contains(s.AttnLayers, i)
+	case "nemotron_h":
+		return i < len(s.LayerPattern) && s.LayerPattern[i] == '*'
 	}
-	return slices.Contains(s.AttnLayers, i)
+	return true
 }
 
 // Validate reports a Spec llama.cpp or Ollama would refuse or the encoders
@@ -229,6 +248,13 @@ func (s Spec) validateArch() error {
 			if s.Experts > 0 {
 				return moe()
 			}
+		}
+	case "nemotron_h":
+		if len(s.LayerPattern) != s.Layers || strings.Trim(s.LayerPattern, "M*-") != "" || !strings.Contains(s.LayerPattern, "M") {
+			return fmt.Errorf("synth: nemotron_h needs a layer pattern of one M (Mamba-2), * (attention) or - (FFN) per layer")
+		}
+		if s.SSMState < 1 || s.SSMHeads < 1 || s.SSMInner%s.SSMHeads != 0 || s.SSMInner%s.SSMGroups != 0 {
+			return fmt.Errorf("synth: nemotron_h needs ssm state size and heads dividing the inner size")
 		}
 	case "phi3":
 		if s.HeadDim*s.Heads != s.Embd {
