@@ -70,7 +70,7 @@ func (b *EngineBench) Benchmark(ctx context.Context, modelID string, samples int
 			rs.GPULayers = m.GPULayers
 		}
 	}
-	s.GPULayers, s.CPUOffloadGB = rs.GPULayers, rs.CPUOffloadGB
+	s.GPULayers, s.CPUOffloadGB, s.TensorParallel = rs.GPULayers, rs.CPUOffloadGB, rs.TensorParallel
 	inst, err := eng.Start(ctx, s)
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", eng.Name(), err)
