@@ -14,7 +14,14 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/fitbench ./cmd/fitbench
 
 # The web app on http://127.0.0.1:4080 (data in $$FITBENCH_HOME or ~/.local/share/fitbench).
+# With no engine on PATH it first builds the CPU Ollama the tests use (once, into
+# $(TOOLS_BIN)), which fitbench then uses for Download & Benchmark.
 run: build
+	@if ! command -v llama-server >/dev/null && ! command -v ollama >/dev/null && ! command -v vllm >/dev/null \
+		&& [ ! -x "$(TOOLS_BIN)/ollama" ]; then \
+		echo "make run: no inference engine found; building the CPU Ollama into $(TOOLS_BIN) (several minutes, once) so Download & Benchmark works"; \
+		./scripts/build-ollama.sh || echo "make run: the engine build failed; benchmarks will say what to install"; \
+	fi
 	./bin/fitbench serve --addr $(ADDR)
 
 # Builds the CPU test engine once (cached outside the checkout).
@@ -42,10 +49,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./internal/source
 
-# Quicker loop while developing: no race detector, no fuzzing; engine and browser
-# tests still run when their binaries are present.
+# Quicker loop while developing: -short skips the tests that need the engine or
+# the browser (ollamatest.Require, browsertest.New say so); no race detector, no fuzzing.
 test-short:
-	$(GO) test ./...
+	$(GO) test -short ./...
 
 # Benchmarks are programs that print ratios against a baseline run in the same command.
 bench: engine

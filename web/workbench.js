@@ -4,10 +4,14 @@
 
 (() => {
   const { api, el, num, gb, toks, stars, showError, wsURL, escapeId } = fb;
+  // Every memory figure is GB = 10^9 bytes, as in the CLI and the API's _gb fields.
+  const gbBytes = (b) => (num(b) > 0 ? gb(b / 1e9) : "—");
+  const pct = (e) => (num(e) === null ? "" : (e >= 0 ? "+" : "−") + Math.abs(100 * e).toFixed(0) + "%");
   const $ = (id) => document.getElementById(id);
   const errorBox = $("error");
   const highlight = new URLSearchParams(location.search).get("model");
   let models = [];
+  let runsOf = new Map(); // model_id → its runs, newest first
 
   $("refresh").addEventListener("click", load);
   $("compare-form").addEventListener("submit", (e) => { e.preventDefault(); compare(); });
@@ -17,9 +21,10 @@
       const data = await api("GET", "/api/models");
       models = data.models || [];
       errorBox.hidden = true;
+      runsOf = await fetchRuns(models);
       renderModels();
       renderChart();
-      loadRuns();
+      fillRunPickers();
     } catch (err) {
       showError(errorBox, err);
     }
@@ -32,12 +37,42 @@
   // compare like for like; output tok/s (which also counts prompt time) is shown under it.
   function measured(m) { return num(m.decode_tok_s) || num(m.throughput_tokens_per_sec) || num(m.output_tok_s) || 0; }
 
+  // latest is a model's newest completed run that carries its own estimate.
+  function latest(m) {
+    return (runsOf.get(m.model_id) || []).find((r) => r.status === "completed" && r.comparison) || null;
+  }
+
+  // estimateCell shows the estimate made for the latest run's own settings when
+  // there is one (like for like with the measurement beside it), else the
+  // install's analysis, saying which.
+  function estimateCell(m) {
+    const r = latest(m);
+    if (r) {
+      const s = r.settings || {};
+      return el("td", { class: "num", "data-label": "Est. decode", title: `estimate for run #${r.id}'s settings: context ${s.context_per_sequence} × ${s.parallel || 1}, ${s.cache_type || "f16"} cache, ${r.engine}` },
+        "~" + toks(r.comparison.estimated_decode_tok_s), el("div", { class: "small muted" }, "for run #" + r.id));
+    }
+    return el("td", { class: "num", "data-label": "Est. decode", title: "estimate of the install's analysis" },
+      num(m.estimated_throughput) ? "~" + toks(m.estimated_throughput) : "—", num(m.estimated_throughput) ? el("div", { class: "small muted" }, "analysis") : "");
+  }
+
+  function memoryCell(m) {
+    const r = latest(m);
+    if (r && num(r.comparison.measured_memory_bytes) > 0) {
+      const c = r.comparison;
+      return el("td", { class: "num", "data-label": "Memory", title: "measured by the engine / estimate for the run's settings" },
+        gbBytes(c.measured_memory_bytes) + " measured", el("div", { class: "small muted" }, "est. " + gbBytes(c.estimated_memory_bytes) + (c.memory_error !== undefined ? " (" + pct(c.memory_error) + ")" : "")));
+    }
+    const est = num(m.estimated_memory_gb) ? gb(m.estimated_memory_gb) + (num(m.cpu_offload_gb) > 0 ? " (" + gb(m.cpu_offload_gb) + " CPU)" : "") : "—";
+    return el("td", { class: "num", "data-label": "Memory", title: "estimate of the install's analysis" }, est, est !== "—" ? el("div", { class: "small muted" }, "estimate") : "");
+  }
+
   function renderModels() {
     const tbody = $("models").tBodies[0];
     tbody.replaceChildren();
     $("empty").hidden = models.length > 0;
     for (const m of models) {
-      const mem = num(m.estimated_memory_gb) ? gb(m.estimated_memory_gb) + (num(m.cpu_offload_gb) > 0 ? " (" + gb(m.cpu_offload_gb) + " CPU)" : "") : "—";
+      const r = latest(m);
       const tr = el("tr", { dataset: { modelId: m.model_id, id: String(m.id), status: m.status },
         class: highlight && (highlight === m.model_id || highlight === String(m.id)) ? "highlight" : "" },
         el("td", { "data-label": "Model" }, el("div", {}, el("strong", {}, m.name || m.model_id), el("br"), el("span", { class: "muted small mid" }, m.model_id))),
@@ -46,10 +81,11 @@
         el("td", { "data-label": "Quant" }, m.quantization_type || "—"),
         el("td", { class: "num", "data-label": "Size" }, gbOr(m.size_gb)),
         el("td", { "data-label": "Quality" }, stars(m.quality_stars)),
-        el("td", { class: "num", "data-label": "Estimated" }, num(m.estimated_throughput) ? "~" + toks(m.estimated_throughput) : "—"),
+        estimateCell(m),
         el("td", { class: "num measured", "data-label": "Measured" }, measured(m) ? toks(measured(m)) : "—",
-          num(m.decode_tok_s) && num(m.throughput_tokens_per_sec) ? el("div", { class: "small muted" }, toks(m.throughput_tokens_per_sec) + " output") : ""),
-        el("td", { class: "num", "data-label": "Memory" }, mem),
+          r && r.comparison.decode_error !== undefined ? el("div", { class: "small muted", title: "estimate/measured − 1 for the run's own settings" }, "estimate " + pct(r.comparison.decode_error)) : "",
+          num(m.decode_tok_s) && num(m.throughput_tokens_per_sec) ? el("div", { class: "small muted" }, toks(m.throughput_tokens_per_sec) + " output (harness)") : ""),
+        memoryCell(m),
         el("td", { "data-label": "Actions" }, el("div", { class: "actions" },
           el("button", { type: "button", class: "secondary", onclick: () => history(m), "aria-label": "Benchmark history of " + m.model_id }, "History"),
           el("button", { type: "button", class: "secondary", onclick: (e) => rebench(m, e.currentTarget), "aria-label": "Benchmark " + m.model_id + " again" }, "Re-benchmark"),
@@ -107,17 +143,37 @@
       $("history-title").textContent = "Benchmark history — " + m.model_id;
       for (const r of data.runs || []) {
         const ms = (v) => (num(v) ? Math.round(v) + " ms" : "—");
+        const c = r.comparison || {};
+        const info = r.engine_info || {};
+        const s = r.settings || {};
+        const engine = [r.engine || "—", info.version, info.path ? "(" + info.path + ")" : ""].filter(Boolean).join(" ");
+        const errs = (r.error_reasons || []).map((e) => el("li", {}, `${e.count}× ${e.reason}`));
         tbody.append(el("tr", { dataset: { runId: String(r.id) } },
           el("td", { "data-label": "Run" }, "#" + r.id), el("td", { "data-label": "Started" }, fmtTime(r.started_at)),
-          el("td", { "data-label": "Engine" }, r.engine || "—"), el("td", { class: "num", "data-label": "Samples" }, r.samples),
-          el("td", { class: "num", "data-label": "Output tok/s" }, toks(r.output_tok_s)), el("td", { class: "num", "data-label": "Total tok/s" }, toks(r.total_tok_s)),
-          el("td", { class: "num", "data-label": "TTFT p50" }, ms(r.ttft_p50_ms)), el("td", { class: "num", "data-label": "Latency p50" }, ms(r.e2e_p50_ms)),
-          el("td", { "data-label": "Status" }, el("span", { class: "status " + r.status, title: r.error || "" }, r.status))));
+          el("td", { "data-label": "Engine" }, engine,
+            info.build ? el("div", { class: "small muted" }, info.build) : "", info.cpu_only ? el("div", { class: "small muted" }, "ran on the CPU only") : "",
+            s.context_per_sequence ? el("div", { class: "small muted" }, `ctx ${s.context_per_sequence} × ${s.parallel || 1}, ${s.cache_type || "f16"} cache`) : ""),
+          el("td", { class: "num", "data-label": "Samples" }, String(r.samples), el("div", { class: "small muted" }, stopText(r.stop_reasons))),
+          el("td", { class: "num", "data-label": "Decode (engine)" }, toks(r.engine_tok_s)),
+          el("td", { class: "num", "data-label": "Estimate" }, num(c.estimated_decode_tok_s) ? "~" + toks(c.estimated_decode_tok_s) : "—",
+            c.decode_error !== undefined ? el("div", { class: "small muted" }, pct(c.decode_error)) : ""),
+          el("td", { class: "num", "data-label": "Memory" }, num(c.measured_memory_bytes) ? gbBytes(c.measured_memory_bytes) : gbBytes((r.mem_gpu_bytes || 0) + (r.mem_cpu_bytes || 0)),
+            num(c.estimated_memory_bytes) ? el("div", { class: "small muted" }, "est. " + gbBytes(c.estimated_memory_bytes) + (c.memory_error !== undefined ? " (" + pct(c.memory_error) + ")" : "")) : ""),
+          el("td", { class: "num", "data-label": "Output tok/s (harness)" }, toks(r.output_tok_s)),
+          el("td", { class: "num", "data-label": "TTFT p50 (harness)" }, ms(r.ttft_p50_ms)), el("td", { class: "num", "data-label": "E2E p50 (harness)" }, ms(r.e2e_p50_ms)),
+          el("td", { "data-label": "Status" }, el("span", { class: "status " + r.status, title: r.error || "" }, r.status),
+            r.errors ? el("div", { class: "small" }, r.errors + " failed:", el("ul", { class: "errors" }, ...errs)) : "",
+            r.error ? el("div", { class: "small muted" }, r.error) : "")));
       }
-      if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "9", class: "muted" }, "No benchmark runs yet.")));
+      if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "11", class: "muted" }, "No benchmark runs yet.")));
       $("history").hidden = false;
       $("history").scrollIntoView({ block: "start", behavior: "smooth" });
     } catch (err) { showError(errorBox, err); }
+  }
+
+  function stopText(m) {
+    const e = Object.entries(m || {});
+    return e.length ? "ended: " + e.map(([k, v]) => `${k} ${v}`).join(", ") : "";
   }
 
   function fmtTime(t) {
@@ -125,14 +181,23 @@
     return isNaN(d) || d.getFullYear() < 2000 ? "—" : d.toLocaleString();
   }
 
-  // loadRuns fills the two run pickers with every run of every model.
-  async function loadRuns() {
-    const opts = [];
-    for (const m of models) {
+  // fetchRuns reads every model's runs once per load (the table and the pickers use them).
+  async function fetchRuns(list) {
+    const out = new Map();
+    await Promise.all(list.map(async (m) => {
       try {
         const data = await api("GET", "/api/models/" + m.id + "/benchmarks");
-        for (const r of data.runs || []) opts.push({ id: r.id, label: `${m.model_id} — run #${r.id} (${r.samples} samples, ${r.status})` });
+        out.set(m.model_id, data.runs || []);
       } catch (e) { /* a model deleted meanwhile */ }
+    }));
+    return out;
+  }
+
+  // fillRunPickers fills the two run pickers with every run of every model.
+  function fillRunPickers() {
+    const opts = [];
+    for (const m of models) {
+      for (const r of runsOf.get(m.model_id) || []) opts.push({ id: r.id, label: `${m.model_id} — run #${r.id} (${r.samples} samples, ${r.status})` });
     }
     for (const [i, sel] of [$("run-a"), $("run-b")].entries()) {
       const keep = sel.value;
@@ -156,7 +221,8 @@
       for (const oa of ra.outputs || []) {
         const ob = bmap.get(key(oa));
         if (!ob) continue;
-        const cell = (o) => el("td", { class: "output" }, o.error ? "error: " + o.error : o.output);
+        const cell = (o) => el("td", { class: "output" }, o.error ? "error: " + o.error : o.output,
+          !o.error && o.stop_reason && o.stop_reason !== "stop" ? el("div", { class: "small muted" }, "ended: " + o.stop_reason) : "");
         tbody.append(el("tr", {}, el("td", { class: "output" }, oa.prompt || key(oa)), cell(oa), cell(ob)));
       }
       if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "3", class: "muted" }, "These runs share no samples.")));

@@ -43,6 +43,7 @@ func (p *progressPrinter) print(ev install.Event) {
 		return
 	}
 	if !changed && p.tty && time.Since(p.last) < 100*time.Millisecond && !ev.Final() {
+		p.pending = &ev // drawn by finish if nothing newer comes
 		return
 	}
 	p.last = time.Now()
@@ -67,6 +68,10 @@ func (p *progressPrinter) print(ev install.Event) {
 // only a final event ends it), and prints a pending plain line.
 func (p *progressPrinter) finish() {
 	if p.tty {
+		if p.pending != nil {
+			fmt.Fprintf(p.w, "\r\033[K%s", describeEvent(*p.pending))
+			p.ended = false
+		}
 		if p.lastStat != "" && !p.ended {
 			fmt.Fprintln(p.w)
 		}

@@ -52,6 +52,7 @@ func printReport(w io.Writer, r *analyze.Result) {
 	row("Available", fmt.Sprintf("%.2f GB", r.Memory.AvailableGB))
 	if r.VLLM != nil {
 		v := r.VLLM
+		row("Engine", "vLLM (estimate only: fitbench's vLLM adapter has not been run against a real vLLM here)")
 		row("vLLM", fmt.Sprintf("budget %.2f GB (gpu_memory_utilization × VRAM) for weights %.2f + activation %.2f + CUDA context %.2f; KV cache %.2f GB (%.1f sequences of %d tokens)",
 			gbf(v.BudgetBytes), gbf(v.WeightsBytes), gbf(v.ActivationBytes), gbf(v.ContextBytes), gbf(v.KVAvailableBytes), v.MaxConcurrency, r.Context))
 		if v.CPUOffloadGB > 0 {
@@ -82,7 +83,12 @@ func printReport(w io.Writer, r *analyze.Result) {
 	if len(r.Variants) > 1 {
 		fmt.Fprintln(w, "\nVariants:")
 		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  QUANT\tSIZE\tFIT\tGPU LAYERS\tTOK/S\tQUALITY\t")
+		// vLLM's plan is in vLLM's terms: --cpu-offload-gb, not llama.cpp layers.
+		placement := "GPU LAYERS"
+		if r.VLLM != nil {
+			placement = "--CPU-OFFLOAD-GB"
+		}
+		fmt.Fprintf(tw, "  QUANT\tSIZE\tFIT\t%s\tDECODE TOK/S (est.)\tQUALITY\t\n", placement)
 		for _, v := range r.Variants {
 			mark := ""
 			switch v.Recommended {
@@ -94,8 +100,12 @@ func printReport(w io.Writer, r *analyze.Result) {
 			if v.Selected {
 				mark = strings.TrimSpace(mark + " (this one)")
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d/%d\t~%s\t%s\t%s\n", orQ(v.Quant), size(float64(v.SizeBytes)), fitWord(v.Verdict),
-				v.GPULayers, v.TotalLayers, tokS(v.EstimatedThroughput), stars(v.QualityStars), mark)
+			where := fmt.Sprintf("%d/%d", v.GPULayers, v.TotalLayers)
+			if r.VLLM != nil {
+				where = fmt.Sprintf("%.1f", v.CPUOffloadGB)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t~%s\t%s\t%s\n", orQ(v.Quant), size(float64(v.SizeBytes)), fitWord(v.Verdict),
+				where, tokS(v.EstimatedThroughput), stars(v.QualityStars), mark)
 		}
 		_ = tw.Flush()
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -90,6 +92,11 @@ func (i *ollamaInstance) Describe() Info {
 	} else if tools := ToolsOllama(); tools != "" && i.binary == tools {
 		inf.Build = ToolsBuild
 		inf.CPUOnly = true
+		// A module-proxy build answers /api/version with 0.0.0; the build script
+		// records the version it built beside the binary.
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(tools), ".ollama-version")); err == nil && (inf.Version == "" || inf.Version == "0.0.0") {
+			inf.Version = strings.TrimPrefix(strings.TrimSpace(string(b)), "v")
+		}
 	}
 	if i.logFunc != nil {
 		text := i.logFunc()

@@ -263,6 +263,9 @@ func cpuRate(quant string) float64 {
 }
 
 func advice(r Report, in Input) []string {
+	if in.Engine == EngineVLLM && r.VLLM != nil {
+		return vllmAdvice(r)
+	}
 	var a []string
 	switch r.Verdict {
 	case VerdictFitsOffload:
@@ -285,3 +288,28 @@ func advice(r Report, in Input) []string {
 func gb(b uint64) float64      { return round2(float64(b) / GB) }
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+// vllmAdvice says the plan in vLLM's own terms (its flags), not llama.cpp's
+// layers: vLLM streams --cpu-offload-gb of weights from RAM every step.
+func vllmAdvice(r Report) []string {
+	v := r.VLLM
+	var a []string
+	switch r.Verdict {
+	case VerdictFitsOffload:
+		a = append(a, fmt.Sprintf("vllm serve … --cpu-offload-gb %.1f: %.1f GB of weights stay in system RAM and are streamed to the GPU every step, which is slow", v.CPUOffloadGB, v.CPUOffloadGB))
+	case VerdictNoFit:
+		a = append(a, "does not fit vLLM's budget even with --cpu-offload-gb: pick a smaller quantization or a smaller model")
+	}
+	if r.Verdict != VerdictFits {
+		if r.Context > 4096 {
+			a = append(a, fmt.Sprintf("a shorter --max-model-len (%d) shrinks the KV cache one sequence needs", r.Context/2))
+		}
+		if r.CacheType != "fp8" {
+			a = append(a, "--kv-cache-dtype fp8 halves the KV cache")
+		}
+	}
+	if r.Verdict == VerdictFits && v.MaxConcurrency > 0 {
+		a = append(a, fmt.Sprintf("--gpu-memory-utilization leaves %.2f GB of KV cache: about %.1f sequences of %d tokens at once (--max-num-seqs)", float64(v.KVAvailableBytes)/GB, v.MaxConcurrency, r.Context))
+	}
+	return a
+}

@@ -147,7 +147,7 @@ func (b *EngineBench) start(ctx context.Context, m *registry.Model) (engine.Inst
 			rs.GPULayers = m.GPULayers
 		}
 	}
-	s.GPULayers, s.CPUOffloadGB = rs.GPULayers, rs.CPUOffloadGB
+	s.GPULayers, s.CPUOffloadGB, s.TensorParallel = rs.GPULayers, rs.CPUOffloadGB, rs.TensorParallel
 	inst, err := eng.Start(ctx, s)
 	if err != nil {
 		return nil, rs, fmt.Errorf("starting %s: %w", eng.Name(), err)

@@ -113,6 +113,9 @@ func (e RunEstimator) Plan(ctx context.Context, m *registry.Model, s registry.Ru
 	if r.VLLM != nil && s.CPUOffloadGB == 0 {
 		s.CPUOffloadGB = r.VLLM.CPUOffloadGB
 	}
+	if r.VLLM != nil && s.TensorParallel == 0 && len(in.Target.GPUs) > 1 {
+		s.TensorParallel = len(in.Target.GPUs) // the plan's budget is over every GPU
+	}
 	return s
 }
 

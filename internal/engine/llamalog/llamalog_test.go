@@ -71,3 +71,28 @@ func FuzzParse(f *testing.F) {
 }
 
 func mib(v float64, shift uint) uint64 { return uint64(v*float64(uint64(1)<<shift) + 0.5) }
+
+// The settings a load actually used, read back for the run's record: cache
+// types (llama-kv-cache.cpp's size line), batch sizes and sequences
+// (llama-context.cpp), and which of Ollama's engines ran the model (its
+// "starting runner" lines: the last one is the runner that loaded it).
+func TestParseLoadSettings(t *testing.T) {
+	log := `time=x level=INFO source=server.go:431 msg="starting runner" cmd="/bin/ollama runner --ollama-engine --port 33723"
+time=x level=INFO source=server.go:431 msg="starting runner" cmd="/bin/ollama runner --model /m/blob --port 40685"
+llama_context: n_seq_max     = 2
+llama_context: n_ctx         = 4096
+llama_context: n_batch       = 512
+llama_context: n_ubatch      = 256
+llama_kv_cache: size =    2.12 MiB (  4096 cells,   4 layers,  2/2 seqs), K (q8_0):    1.06 MiB, V (q8_0):    1.06 MiB
+`
+	m := Parse(log)
+	if m.Runner != RunnerLlamaCpp || m.NSeqMax != 2 || m.NBatch != 512 || m.NUbatch != 256 || m.CacheTypeK != "q8_0" || m.CacheTypeV != "q8_0" || m.NCtx != 4096 {
+		t.Fatalf("%+v", m)
+	}
+	if m := Parse(`msg="starting runner" cmd="/bin/ollama runner --ollama-engine --port 1"`); m.Runner != RunnerOllama {
+		t.Fatalf("ollama engine: %+v", m)
+	}
+	if m := Parse(ollamaLog); m.CacheTypeK != "f16" || m.Runner != "" {
+		t.Fatalf("captured log: %+v", m)
+	}
+}

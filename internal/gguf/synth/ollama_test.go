@@ -25,10 +25,7 @@ import (
 // by synth loads in the real engine, generates tokens, and the engine's own
 // buffer sizes equal what our reader computes from the header.
 func TestOllamaLoadsGeneratedModels(t *testing.T) {
-	if testing.Short() {
-		t.Skip("engine test; run without -short")
-	}
-	srv := ollamatest.Start(t, ollamatest.Options{})
+	srv := ollamatest.Start(t, ollamatest.Options{}) // skips under -short, as every engine test does
 	cases := []struct {
 		name string
 		spec synth.Spec

@@ -46,6 +46,9 @@ func FindChromium() string {
 // Screenshots go to $FITBENCH_ARTIFACTS/<test name>, else to a temp dir.
 func New(t testing.TB) *Browser {
 	t.Helper()
+	if testing.Short() && os.Getenv("FITBENCH_REQUIRE_BROWSER") != "1" {
+		t.Skip("-short (make test-short): browser test not run")
+	}
 	path := FindChromium()
 	if path == "" {
 		msg := "no Chromium found (install Debian's chromium, or set FITBENCH_CHROMIUM)"

@@ -65,6 +65,9 @@ func Binary() (string, error) {
 // demands the engine (FITBENCH_REQUIRE_ENGINE=1), Skip otherwise.
 func Require(t testing.TB) string {
 	t.Helper()
+	if testing.Short() && os.Getenv("FITBENCH_REQUIRE_ENGINE") != "1" {
+		t.Skip("-short (make test-short): engine test not run")
+	}
 	bin, err := Binary()
 	if err != nil {
 		if os.Getenv("FITBENCH_REQUIRE_ENGINE") == "1" {

@@ -63,13 +63,25 @@ func run(samples, maxTokens int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("Harness overhead at concurrency 1 (per-request decode rate, mean over requests)")
-	fmt.Printf("%-44s %10s %8s\n", "figure", "tok/s", "ratio")
-	fmt.Printf("%-44s %10.1f %8.3f\n", "engine eval_count/eval_duration (baseline)", r1.EngineDecodeTPS, 1.0)
-	fmt.Printf("%-44s %10.1f %8.3f\n", "engine (eval_count-1)/eval_duration", r1.EngineStepTPS, r1.EngineStepTPS/r1.EngineDecodeTPS)
-	fmt.Printf("%-44s %10.1f %8.3f\n", "harness (pieces-1)/(last-first piece)", r1.HarnessDecodeTPS, r1.HarnessDecodeTPS/r1.EngineDecodeTPS)
-	fmt.Printf("harness vs engine per-step figure: %.1f%% apart (goal 2%%); vs eval_count/eval_duration: %.1f%%\n\n",
-		100*(1-r1.HarnessDecodeTPS/r1.EngineStepTPS), 100*(1-r1.HarnessDecodeTPS/r1.EngineDecodeTPS))
+	// The stream-timed rate is not a figure fitbench reports when the engine
+	// times itself (chunks arrive in bursts on a busy machine); it is computed
+	// here only to show how far the harness's view is from the engine's.
+	var stream []float64
+	for _, s := range r1.PerSample {
+		if s.DecodeTPS > 0 {
+			stream = append(stream, s.DecodeTPS)
+		}
+	}
+	streamTPS := 0.0
+	for _, v := range stream {
+		streamTPS += v / float64(len(stream))
+	}
+	fmt.Println("Harness vs engine at concurrency 1")
+	fmt.Printf("%-52s %10s %8s\n", "figure", "tok/s", "ratio")
+	fmt.Printf("%-52s %10.1f %8.3f\n", "engine decode steps / eval time (baseline)", r1.EngineDecodeTPS, 1.0)
+	fmt.Printf("%-52s %10.1f %8.3f\n", "harness: output tokens / end-to-end time, per request", r1.HarnessE2ETPS, r1.HarnessE2ETPS/r1.EngineDecodeTPS)
+	fmt.Printf("%-52s %10.1f %8.3f\n", "harness stream timing (pieces-1)/(last-first piece)", streamTPS, streamTPS/r1.EngineDecodeTPS)
+	fmt.Println()
 
 	fmt.Println("Throughput scaling (same engine, same samples)")
 	fmt.Printf("%-12s %12s %12s %10s %10s %12s %8s\n", "concurrency", "output tok/s", "total tok/s", "req/s", "ttft p50", "e2e p50", "× c=1")
