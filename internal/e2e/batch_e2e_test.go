@@ -380,3 +380,48 @@ func TestBrowserBatchJob(t *testing.T) {
 		t.Errorf("error download: %+v %v", e, err)
 	}
 }
+
+// TestBatchAPICancelResume: cancel over the API stops a running job at once
+// (lines pending, nothing half-written); resume over the API finishes exactly
+// the rest.
+func TestBatchAPICancelResume(t *testing.T) {
+	w := newBatchWorld(t)
+	path := w.writeInput(t, "cancel.jsonl", 150, 4)
+	s := w.serve(t)
+	st, body := s.postJSON(t, "/api/batch", map[string]any{"model_id": w.modelID, "path": path, "concurrency": 1})
+	if st != http.StatusAccepted {
+		t.Fatalf("POST /api/batch: %d %v", st, body)
+	}
+	id := int64(body["job"].(map[string]any)["id"].(float64))
+	before := s.waitJob(t, id, 5*time.Minute, func(j apiJob) bool { return j.Progress.Done >= 10 })
+	st, body = s.postJSON(t, fmt.Sprintf("/api/batch/%d/cancel", id), map[string]any{})
+	if st != http.StatusOK {
+		t.Fatalf("cancel: %d %v", st, body)
+	}
+	j := s.waitJob(t, id, time.Minute, func(j apiJob) bool { return j.State == "cancelled" })
+	// Concurrency 1: besides the lines done when we asked, at most the one in
+	// flight and one more between the progress read and the cancel finish.
+	if j.Progress.Done >= 150 || j.Progress.Done > before.Progress.Done+3 {
+		t.Fatalf("cancel did not stop the job promptly: %d done when asked, %d after (%+v)", before.Progress.Done, j.Progress.Done, j)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if again := s.job(t, id); again.Progress.Done != j.Progress.Done {
+		t.Fatalf("lines kept finishing after cancel: %d then %d", j.Progress.Done, again.Progress.Done)
+	}
+	if n := len(downloadIDs(t, s.URL+j.OutputURL)); n != j.Progress.Done {
+		t.Fatalf("output has %d lines, the job says %d", n, j.Progress.Done)
+	}
+	if st, body = s.postJSON(t, fmt.Sprintf("/api/batch/%d/resume", id), map[string]any{}); st != http.StatusOK {
+		t.Fatalf("resume: %d %v", st, body)
+	}
+	j = s.waitJob(t, id, 5*time.Minute, func(j apiJob) bool { return j.State == "completed" || j.State == "failed" })
+	ids := downloadIDs(t, s.URL+j.OutputURL)
+	if j.State != "completed" || j.Progress.Done != 150 || len(ids) != 150 {
+		t.Fatalf("after resume: %+v, %d ids", j, len(ids))
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s appears %d times", id, n)
+		}
+	}
+}
