@@ -87,7 +87,7 @@ func BatchFlow(t testing.TB, b *Browser, baseURL, modelID, file string, timeout 
 	}
 	b.Shot(t, ctx, "batch-04-done")
 	type end struct {
-		Done, Failed       int
+		Done, Failed        int
 		Text, Out, Err, Row string
 	}
 	rowJS := `(() => { const r = document.querySelector("#jobs tbody tr[data-job-id='" + new URLSearchParams(location.search).get("job") + "']"); return r ? r.dataset.state : ""; })()`
