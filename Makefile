@@ -56,7 +56,7 @@ test-short:
 
 # Benchmarks are programs that print ratios against a baseline run in the same command.
 bench: engine
-	@for b in hubheader estimate download harness web; do \
+	@for b in hubheader estimate download harness batch web; do \
 		if [ -d tools/benchmarks/$$b ]; then \
 			echo "== bench $$b"; PATH="$(TOOLS_BIN):$$PATH" $(GO) run ./tools/benchmarks/$$b || exit 1; \
 		fi; \

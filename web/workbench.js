@@ -89,6 +89,7 @@
         el("td", { "data-label": "Actions" }, el("div", { class: "actions" },
           el("button", { type: "button", class: "secondary", onclick: () => history(m), "aria-label": "Benchmark history of " + m.model_id }, "History"),
           el("button", { type: "button", class: "secondary", onclick: (e) => rebench(m, e.currentTarget), "aria-label": "Benchmark " + m.model_id + " again" }, "Re-benchmark"),
+          el("a", { class: "button secondary", href: "/batch.html?model=" + encodeURIComponent(m.model_id), "data-testid": "use-in-production", "aria-label": "Use " + m.model_id + " in production (batch jobs)" }, "Use in production"),
           el("button", { type: "button", class: "danger", onclick: () => remove(m), "aria-label": "Delete " + m.model_id }, "Delete"))));
       tbody.append(tr);
     }

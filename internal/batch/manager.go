@@ -44,6 +44,11 @@ func RunJob(ctx context.Context, db *registry.DB, dataDir string, id int64, star
 	}
 	inst, err := start(ctx, job, s)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrCancelled) {
+			_ = db.SetBatchState(context.WithoutCancel(ctx), id, registry.BatchCancelled, "")
+			j, _ := db.GetBatchJob(context.WithoutCancel(ctx), id)
+			return j, nil
+		}
 		if ctx.Err() != nil {
 			return job, ErrInterrupted
 		}
@@ -152,6 +157,14 @@ func (m *Manager) runOne(ctx context.Context, id int64) {
 	m.mu.Lock()
 	m.cancels[id] = cancel
 	m.mu.Unlock()
+	// Cancelled between leaving the queue and now: do not start it.
+	if j, err := m.db.GetBatchJob(ctx, id); err != nil || (j.State != registry.BatchQueued && j.State != registry.BatchRunning) {
+		m.mu.Lock()
+		delete(m.cancels, id)
+		m.mu.Unlock()
+		cancel(nil)
+		return
+	}
 	defer func() {
 		m.mu.Lock()
 		delete(m.cancels, id)

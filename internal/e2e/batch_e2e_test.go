@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/fitbench/fitbench/internal/gguf/synth"
+	"github.com/fitbench/fitbench/internal/server/browsertest"
 	"github.com/fitbench/fitbench/internal/testutil/ollamatest"
 )
 
@@ -200,7 +201,7 @@ func TestBatchServerRestartResumes(t *testing.T) {
 	if st != http.StatusAccepted {
 		t.Fatalf("POST /api/batch: %d %v", st, body)
 	}
-	jb, _ := json.Marshal(body["Job"])
+	jb, _ := json.Marshal(body["job"])
 	var j apiJob
 	json.Unmarshal(jb, &j)
 	if j.ID <= 0 || j.WebSocket != fmt.Sprintf("/ws/batch/%d", j.ID) {
@@ -335,5 +336,92 @@ func TestBatchAPIRefusals(t *testing.T) {
 	}
 	if st, _ := s.postJSON(t, "/api/batch/999/cancel", map[string]any{}); st != 404 {
 		t.Errorf("cancel unknown: %d", st)
+	}
+}
+
+// TestBrowserBatchJob drives the page in real Chromium: workbench → "Use in
+// production" → upload a file → the job's progress bar runs to the end →
+// download links serve the output (every good line once) and the error file
+// (the bad line with its reason).
+func TestBrowserBatchJob(t *testing.T) {
+	b := browsertest.New(t)
+	w := newBatchWorld(t)
+	s := w.serve(t)
+	file := filepath.Join(t.TempDir(), "page.jsonl")
+	var in bytes.Buffer
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&in, `{"custom_id":"p%02d","method":"POST","url":"/v1/chat/completions","body":{"max_tokens":4,"messages":[{"role":"user","content":"Page line %d"}]}}`+"\n", i, i)
+	}
+	in.WriteString(`{"custom_id":"bad","method":"POST","url":"/v1/images/generations","body":{"prompt":"x"}}` + "\n")
+	if err := os.WriteFile(file, in.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := browsertest.BatchFlow(t, b, s.URL, w.modelID, file, 5*time.Minute) // a bound, not an assertion
+	t.Logf("batch page: states %v, progress %v, %q", res.States, res.Progress, res.Text)
+	if len(res.States) == 0 || res.States[len(res.States)-1] != "completed" || res.Done != 40 || res.Failed != 1 ||
+		res.Progress[len(res.Progress)-1] != 100 || res.JobRowState != "completed" {
+		t.Fatalf("page result %+v", res)
+	}
+	ids := downloadIDs(t, res.OutputHref)
+	if len(ids) != 40 {
+		t.Errorf("output download has %d custom_ids, want 40", len(ids))
+	}
+	resp, err := http.Get(res.ErrorsHref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		CustomID string `json:"custom_id"`
+		Error    struct{ Code, Message string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.CustomID != "bad" || e.Error.Code != "unsupported_url" ||
+		!strings.Contains(e.Error.Message, "line 41: ") {
+		t.Errorf("error download: %+v %v", e, err)
+	}
+}
+
+// TestBatchAPICancelResume: cancel over the API stops a running job at once
+// (lines pending, nothing half-written); resume over the API finishes exactly
+// the rest.
+func TestBatchAPICancelResume(t *testing.T) {
+	w := newBatchWorld(t)
+	path := w.writeInput(t, "cancel.jsonl", 150, 4)
+	s := w.serve(t)
+	st, body := s.postJSON(t, "/api/batch", map[string]any{"model_id": w.modelID, "path": path, "concurrency": 1})
+	if st != http.StatusAccepted {
+		t.Fatalf("POST /api/batch: %d %v", st, body)
+	}
+	id := int64(body["job"].(map[string]any)["id"].(float64))
+	before := s.waitJob(t, id, 5*time.Minute, func(j apiJob) bool { return j.Progress.Done >= 10 })
+	st, body = s.postJSON(t, fmt.Sprintf("/api/batch/%d/cancel", id), map[string]any{})
+	if st != http.StatusOK {
+		t.Fatalf("cancel: %d %v", st, body)
+	}
+	j := s.waitJob(t, id, time.Minute, func(j apiJob) bool { return j.State == "cancelled" })
+	// Concurrency 1: besides the lines done when we asked, at most the one in
+	// flight and one more between the progress read and the cancel finish.
+	if j.Progress.Done >= 150 || j.Progress.Done > before.Progress.Done+3 {
+		t.Fatalf("cancel did not stop the job promptly: %d done when asked, %d after (%+v)", before.Progress.Done, j.Progress.Done, j)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if again := s.job(t, id); again.Progress.Done != j.Progress.Done {
+		t.Fatalf("lines kept finishing after cancel: %d then %d", j.Progress.Done, again.Progress.Done)
+	}
+	if n := len(downloadIDs(t, s.URL+j.OutputURL)); n != j.Progress.Done {
+		t.Fatalf("output has %d lines, the job says %d", n, j.Progress.Done)
+	}
+	if st, body = s.postJSON(t, fmt.Sprintf("/api/batch/%d/resume", id), map[string]any{}); st != http.StatusOK {
+		t.Fatalf("resume: %d %v", st, body)
+	}
+	j = s.waitJob(t, id, 5*time.Minute, func(j apiJob) bool { return j.State == "completed" || j.State == "failed" })
+	ids := downloadIDs(t, s.URL+j.OutputURL)
+	if j.State != "completed" || j.Progress.Done != 150 || len(ids) != 150 {
+		t.Fatalf("after resume: %+v, %d ids", j, len(ids))
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s appears %d times", id, n)
+		}
 	}
 }

@@ -127,8 +127,8 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, struct {
-		Success bool `json:"success"`
-		Job     batchJob
+		Success bool     `json:"success"`
+		Job     batchJob `json:"job"`
 	}{true, s.batchJSON(r.Context(), j)})
 }
 
