@@ -3,7 +3,7 @@
 # checkout, like scripts/build-ollama.sh builds the engine:
 #   $CACHE/bin/simgpu-rig          llama.cpp harness with the simulated GPU devices
 #   $CACHE/lib/libggml-simgpu.so    the same device as an out-of-tree ggml backend
-#                                   (GGML_BACKEND_PATH), for engines that load one
+#                                   (GGML_BACKEND_PATH), e.g. for `ollama serve`
 # The sources are the ggml and llama.cpp vendored in the Ollama module, so the rig
 # runs exactly the placement code of the engine fitbench ships against. Only what the
 # rig needs is compiled (ggml-base, ggml-cpu without per-CPU variants, llama src), -O2,
@@ -79,12 +79,19 @@ mk=$OBJ/Makefile
   printf '\tg++ $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@\n'
   echo "$BIN: $OBJ/harness.o $OBJ/simgpu.o $OBJ/libvendored.a"
   printf '\tg++ -o $@ $^ -lpthread -ldl -lm\n'
-  # The .so resolves ggml's symbols from the process that loads it (the engine).
-  echo "$SO: $OBJ/simgpu-dl.o"
-  printf '\tg++ -shared -o $@ $^\n'
+  # The .so carries its own copy of ggml-base and ggml-cpu, bound to itself
+  # (-Bsymbolic): a Go-built Ollama links ggml statically and exports none of
+  # its symbols, so a backend loaded by GGML_BACKEND_PATH cannot use the host's.
+  # ggml's objects are plain structs across the two copies (same source).
+  echo "GGML_OBJS := $(for s in "${ggml_srcs[@]}"; do printf '%s ' "$OBJ/$(echo "$s" | sed "s|^$MOD/||; s|/|_|g").o"; done)"
+  echo "$SO: $OBJ/simgpu-dl.o \$(GGML_OBJS)"
+  printf '\tg++ -shared -Wl,-Bsymbolic -o $@ $^ -lpthread -ldl\n'
   echo "all: $BIN $SO"
 } > "$mk"
 
+# make does not see a changed recipe: relink the outputs (seconds) whenever the
+# inputs' hash changed; the vendored objects are kept.
+rm -f "$BIN" "$SO"
 started=$(date +%s)
 echo "building simgpu rig from $MOD (-j$JOBS)"
 make -s -f "$mk" -j"$JOBS" ${SIMGPU_TARGET:-all}
