@@ -8,7 +8,7 @@ TOOLS_BIN ?= $(HOME)/.cache/fitbench/tools/bin
 # Tests run on 2 cores next to a real engine; keep package parallelism modest.
 TEST_P ?= 2
 
-.PHONY: build run test test-short bench lint engine fuzz cross clean
+.PHONY: build run test test-short bench lint engine rig fuzz cross clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/fitbench ./cmd/fitbench
@@ -28,12 +28,17 @@ run: build
 engine:
 	./scripts/build-ollama.sh
 
+# Builds the simulated-GPU rig (tools/simgpu: llama.cpp on ggml devices that act
+# as GPUs) once, cached like the engine; a re-run is a no-op.
+rig:
+	./scripts/build-simgpu.sh
+
 # Every test, with the real engine and browser required (no skips), the race
 # detector, and a bounded fuzz run of the GGUF reader.
-test: engine
+test: engine rig
 	$(GO) vet ./...
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
-	FITBENCH_REQUIRE_ENGINE=1 FITBENCH_REQUIRE_BROWSER=1 PATH="$(TOOLS_BIN):$$PATH" \
+	FITBENCH_REQUIRE_ENGINE=1 FITBENCH_REQUIRE_BROWSER=1 FITBENCH_REQUIRE_RIG=1 PATH="$(TOOLS_BIN):$$PATH" \
 		$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m ./...
 	$(MAKE) fuzz
 	$(MAKE) cross
@@ -55,8 +60,8 @@ test-short:
 	$(GO) test -short ./...
 
 # Benchmarks are programs that print ratios against a baseline run in the same command.
-bench: engine
-	@for b in hubheader estimate download harness batch web; do \
+bench: engine rig
+	@for b in hubheader estimate download harness batch web offload; do \
 		if [ -d tools/benchmarks/$$b ]; then \
 			echo "== bench $$b"; PATH="$(TOOLS_BIN):$$PATH" $(GO) run ./tools/benchmarks/$$b || exit 1; \
 		fi; \

@@ -113,6 +113,7 @@
     renderStats(r, mem, perf);
     renderVariants(r);
     renderComparison(r, perf);
+    renderCommand(r);
     $("install").disabled = v === "too-large";
     $("install").title = v === "too-large" ? "This variant does not fit; pick a smaller one above" : "";
   }
@@ -144,6 +145,56 @@
     const all = [].concat(h.page_notes || h.notes || [], r.notes || [], r.warnings || []);
     box.replaceChildren(...[...new Set(all)].map((n) => el("li", {}, n)));
     box.hidden = all.length === 0;
+  }
+
+  // renderCommand: the invocation that realises the plan (report.command), each
+  // line with a copy button; the block is created after the stats on first use.
+  function renderCommand(r) {
+    let box = $("command");
+    if (!box) {
+      box = el("div", { id: "command", class: "command", "data-testid": "command" });
+      $("stats").after(box);
+    }
+    const c = r.command;
+    box.hidden = !c;
+    if (!c) return;
+    const lines = [];
+    if (r.engine === "vllm" && c.vllm_line) lines.push(["vLLM", c.vllm_line]);
+    else {
+      lines.push(["llama-server", c.llama_server_line]);
+      lines.push(["Ollama", c.ollama_line]);
+    }
+    const rows = lines.filter(([, t]) => t).map(([label, text]) => {
+      const code = el("code", { class: "cmd" }, text);
+      const btn = el("button", { type: "button", class: "copy", "aria-label": "Copy the " + label + " command", onclick: () => copy(text, btn) }, "Copy");
+      return el("div", { class: "cmd-row" }, el("span", { class: "muted small" }, label), code, btn);
+    });
+    const f = r.llama_server_fit;
+    if (f && !f.aborted && r.engine !== "vllm") {
+      const ts = (f.tensor_split || []).length ? ", -ts " + f.tensor_split.join(",") : "";
+      rows.push(el("p", { class: "muted small" }, "llama-server with no -ngl/-c fits by itself: context " + f.n_ctx + ", -ngl " + f.n_gpu_layers + ts + " — " + (f.note || "")));
+    }
+    if (r.moe_plan) {
+      const m = r.moe_plan;
+      rows.push(el("p", { class: "small" }, "MoE: " + m.explanation + " — ~" + m.estimated_throughput + " tok/s vs ~" + m.layer_plan_throughput + " with whole layers" + (m.recommended ? " (recommended)" : "")));
+    }
+    box.replaceChildren(el("h3", {}, "Run it"), ...rows);
+  }
+
+  function copy(text, btn) {
+    const done = () => { btn.textContent = "Copied"; setTimeout(() => { btn.textContent = "Copy"; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text, done));
+    } else fallbackCopy(text, done);
+  }
+
+  // fallbackCopy: plain http on a LAN address has no async clipboard API
+  function fallbackCopy(text, done) {
+    const t = el("textarea", { readonly: true, class: "offscreen" });
+    t.value = text;
+    document.body.append(t);
+    t.select();
+    try { if (document.execCommand("copy")) done(); } finally { t.remove(); }
   }
 
   function renderMemory(mem, availLabel) {

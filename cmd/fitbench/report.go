@@ -75,6 +75,7 @@ func printReport(w io.Writer, r *analyze.Result) {
 	for _, a := range r.Advice {
 		fmt.Fprintln(w, "→ "+a)
 	}
+	printCommand(w, r.Report)
 	// Every note and warning of the JSON: the estimate's, the heuristic's and
 	// the hardware's (what was detected or assumed), in the CLI's phrasing.
 	for _, n := range reportNotes(r) {
@@ -180,4 +181,39 @@ func tokS(v float64) string {
 		return "<1"
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// printCommand shows how to run the plan (estimate.Command) and, for
+// llama-server, what its automatic fit would choose with no -ngl/-c.
+func printCommand(w io.Writer, r estimate.Report) {
+	c := r.Command
+	if c == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nRun it:")
+	if r.Engine == estimate.EngineVLLM && c.VLLMLine != "" {
+		fmt.Fprintln(w, "  "+c.VLLMLine)
+		return
+	}
+	fmt.Fprintln(w, "  "+c.LlamaServerLine)
+	fmt.Fprintln(w, "  "+c.OllamaLine)
+	if f := r.LlamaServerFit; f != nil && f.Aborted == "" {
+		fmt.Fprintf(w, "  (llama-server with no -ngl/-c fits by itself: context %d, -ngl %d%s — %s)\n",
+			f.NCtx, f.NGPULayers, splitText(f.TensorSplit), f.Note)
+	}
+	if m := r.MoE; m != nil {
+		fmt.Fprintf(w, "  MoE alternative: %s — ~%.1f tok/s vs ~%.1f with whole layers (%s)\n", m.Explanation,
+			m.EstimatedThroughput, m.LayerPlanThroughput, map[bool]string{true: "recommended", false: "not better"}[m.Recommended])
+	}
+}
+
+func splitText(ts []int) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	parts := make([]string, len(ts))
+	for i, n := range ts {
+		parts[i] = fmt.Sprint(n)
+	}
+	return ", -ts " + strings.Join(parts, ",")
 }

@@ -79,6 +79,7 @@ func (a *Analyzer) Analyze(ctx context.Context, req Request) (*Result, error) {
 	res.InstallID = installID(listing.Repo, *sel)
 	res.ModelName = modelName(listing.Repo, sum, sel.Quant)
 	res.Files, res.SizeBytes, res.SizeGB = sel.Files, sel.SizeBytes, gbOf(sel.SizeBytes)
+	nameCommand(res)
 	return res, nil
 }
 

@@ -50,6 +50,7 @@ func (a *Analyzer) analyzeLocal(ctx context.Context, path string, req Request) (
 	res.ModelName = modelName(res.ModelID, sum, sum.QuantLabel)
 	res.Files, res.SizeBytes, res.SizeGB = hf, size, gbOf(size)
 	res.Variants[0].InstallID = res.ModelID
+	nameCommand(res)
 	return res, nil
 }
 

@@ -84,6 +84,7 @@ func Analyze(in Input) Report {
 		r.Performance.Calibrated = true
 	}
 	r.Advice = advice(r, in)
+	addOffloadPlans(&r, in, p) // offload.go: MoE plan, llama-server's fit, command lines
 	return r
 }
 

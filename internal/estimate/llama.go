@@ -172,12 +172,11 @@ func planLlama(in Input, ngl int) llamaPlan {
 		}
 		devs[d].ComputeBytes = deviceCompute(shape, devs[d].Layers, nL, d == od)
 	}
-	if len(gpus) > 0 && ngl > 0 && ngl <= nL {
-		// partial offload: the CPU computes its layers and the GPU needs room for
-		// the weights it streams: llama.cpp keeps a host copy buffer of the
-		// largest layer for the transfer.
-		devs[cpu].ComputeBytes += maxLayer(s)
-	}
+	// With GPUs, the scheduler's placement (host inputs, ops offloaded to the
+	// first GPU at partial offload, tied output duplicated) replaces the old
+	// "host staging buffer of the largest layer" guess; measured on the
+	// simulated-GPU rig, see applyOffloadRules in fit.go.
+	applyOffloadRules(in, devs, shape, lay, ngl)
 	if path != PathOllamaEngine {
 		emb := 0
 		if in.Engine == EngineOllama {

@@ -157,4 +157,10 @@ type Report struct {
 	Advice             []string    `json:"advice,omitempty"`
 	Notes              []string    `json:"notes,omitempty"`
 	VLLM               *VLLMPlan   `json:"vllm,omitempty"`
+	// Offload (offload.go): the MoE expert-offload plan, what llama-server's
+	// own automatic fit will choose with its defaults, and the command lines
+	// that realise this report's plan.
+	MoE            *MoEPlan  `json:"moe_plan,omitempty"`
+	LlamaServerFit *LlamaFit `json:"llama_server_fit,omitempty"`
+	Command        *Command  `json:"command,omitempty"`
 }

@@ -1,0 +1,326 @@
+package estimate
+
+import "fmt"
+
+// llama-server's defaults for its automatic fit (common/common.h of the
+// llama.cpp vendored by Ollama v0.17.4: fit_params = true, fit_params_target =
+// 1 GiB, fit_params_min_ctx = 4096).
+const (
+	LlamaFitMargin = 1 << 30
+	LlamaFitMinCtx = 4096
+)
+
+// LlamaFit is what llama_params_fit chooses before llama-server loads a model
+// (src/llama.cpp, llama_params_fit_impl), predicted from fitbench's per-device
+// memory model. Zero / nil fields mean "left as the user gave it".
+type LlamaFit struct {
+	// Changed is false when the defaults already leave the margin on every GPU.
+	Changed bool `json:"changed"`
+	// NCtx is the total context llama-server will use (the training context
+	// when -c was not given; possibly cut, never below LlamaFitMinCtx).
+	NCtx int `json:"n_ctx"`
+	// NGPULayers is the -ngl llama-server ends up with: 999 (every layer and the
+	// output) when nothing had to change; otherwise the repeating layers that fit
+	// (the output layer stays on the CPU for a dense model).
+	NGPULayers int `json:"n_gpu_layers"`
+	// TensorSplit is the layer count per GPU (set with two or more GPUs).
+	TensorSplit []int `json:"tensor_split,omitempty"`
+	// Aborted names the reason llama_params_fit gave up (the user set -ngl or
+	// -ts, too few layers for the devices…); the user's values then stand.
+	Aborted string `json:"aborted,omitempty"`
+	// Note explains the choice in a sentence.
+	Note string `json:"note"`
+}
+
+// LlamaFitInput is llama-server's command line as far as the fit cares.
+type LlamaFitInput struct {
+	In      Input // Summary, Parallel, CacheType, FlashAttention, NUbatch, Target
+	UserCtx int   // -c per the whole server (0 = not given: the training context)
+	UserNGL *int  // -ngl when given: the fit aborts after the context step
+	Margin  uint64
+	MinCtx  int
+}
+
+// deviceFree is what ggml_backend_dev_memory reports for g once the runtime
+// has taken its overhead (the simulated rig devices report exactly this).
+func deviceFree(g GPU) uint64 {
+	f, oh := gpuFree(g), gpuOverhead(g)
+	if f <= oh {
+		return 0
+	}
+	return f - oh
+}
+
+// fitMemory is llama_get_device_memory_data for one configuration: the bytes
+// each GPU holds (weights + KV + compute; host buffers do not count) when
+// layers[i] repeating blocks sit on GPU i, contiguously in device order at the
+// back of the model, the output layer on the last GPU when withOutput.
+func fitMemory(in Input, nCtxTotal int, layers []int, withOutput bool) (used []uint64, kv []uint64) {
+	ngl := 0
+	for _, n := range layers {
+		ngl += n
+	}
+	if withOutput {
+		ngl++
+	}
+	q := in
+	q.Parallel = max(in.Parallel, 1)
+	q.Context = max(nCtxTotal/q.Parallel, 1)
+	// planLlama splits by gpuFree; giving each GPU its layer count as "free"
+	// memory makes that split exactly the per-device counts llama_params_fit
+	// writes into tensor_split (the output layer counts on the last GPU, as
+	// set_ngl_tensor_split_tbo adds it there).
+	q.Target.GPUs = make([]GPU, len(in.Target.GPUs))
+	for i, g := range in.Target.GPUs {
+		share := uint64(layers[i])
+		if withOutput && i == len(layers)-1 {
+			share++
+		}
+		q.Target.GPUs[i] = GPU{Name: g.Name, FreeBytes: share, VRAMBytes: share, OverheadBytes: 1}
+	}
+	if ngl == 0 {
+		q.Target.GPUs = nil // nothing on any GPU: every GPU holds 0 in this model
+	}
+	p := planLlama(q, ngl)
+	used = make([]uint64, len(in.Target.GPUs))
+	kv = make([]uint64, len(in.Target.GPUs))
+	if ngl == 0 {
+		return used, kv
+	}
+	for i := range used {
+		d := p.devices[i]
+		used[i] = d.WeightsBytes + d.KVBytes + d.ComputeBytes
+		kv[i] = d.KVBytes
+	}
+	return used, kv
+}
+
+// PredictLlamaFit follows llama_params_fit_impl step by step for a dense model:
+//  1. with the given settings (default -ngl = every layer and the output, the
+//     default split by free memory) nothing changes when every GPU keeps the
+//     margin free;
+//  2. else, when -c was not given and the training context exceeds the
+//     minimum, the context is cut by the total deficit over the KV bytes per
+//     cell (never below the minimum); one GPU that now fits stops here;
+//  3. a user -ngl or -ts aborts the fit (the context cut stays);
+//  4. otherwise the GPUs are filled with whole repeating layers from the back
+//     of the model, last GPU first, each with as many as stay under free −
+//     margin; the output layer stays on the CPU. -ngl is the layer sum and,
+//     with two or more GPUs, -ts the count per GPU.
+//
+// MoE models (where llama.cpp first moves every expert tensor to the CPU and
+// then fills front to back with overflow patterns) are not predicted: the
+// result says so in Aborted.
+func PredictLlamaFit(f LlamaFitInput) LlamaFit {
+	in := f.In
+	s := in.Summary
+	margin := f.Margin
+	if margin == 0 {
+		margin = LlamaFitMargin
+	}
+	minCtx := f.MinCtx
+	if minCtx == 0 {
+		minCtx = LlamaFitMinCtx
+	}
+	nd := len(in.Target.GPUs)
+	nL := s.BlockCount
+	nct := s.ContextLength
+	nCtx := f.UserCtx
+	if nCtx == 0 {
+		nCtx = nct
+	}
+	out := LlamaFit{NCtx: nCtx, NGPULayers: 999}
+	if f.UserNGL != nil {
+		out.NGPULayers = *f.UserNGL
+	}
+	if nd == 0 {
+		out.Note = "no GPU: llama-server runs on the CPU as given"
+		return out
+	}
+	if s.ExpertCount > 0 {
+		out.Aborted = "MoE fit (experts to the CPU first) is not predicted"
+		return out
+	}
+	free := make([]int64, nd)
+	for i, g := range in.Target.GPUs {
+		free[i] = int64(deviceFree(g))
+	}
+
+	// step 1: the initial parameters (the user's -ngl when given, all layers
+	// otherwise), default split by free memory
+	var used, kv []uint64
+	{
+		q := in
+		q.Target.GPUs = make([]GPU, nd)
+		for i := range q.Target.GPUs {
+			q.Target.GPUs[i] = GPU{FreeBytes: uint64(max(free[i], 1)), VRAMBytes: uint64(max(free[i], 1)), OverheadBytes: 1}
+		}
+		q.Parallel = max(in.Parallel, 1)
+		q.Context = max(nCtx/q.Parallel, 1)
+		ngl := nL + 1
+		if f.UserNGL != nil {
+			ngl = min(max(*f.UserNGL, 0), nL+1)
+		}
+		p := planLlama(q, ngl)
+		used, kv = make([]uint64, nd), make([]uint64, nd)
+		for i := 0; i < nd; i++ {
+			d := p.devices[i]
+			used[i] = d.WeightsBytes + d.KVBytes + d.ComputeBytes
+			kv[i] = d.KVBytes
+		}
+	}
+	var sumFree, sumCtx int64
+	minFree := int64(1) << 62
+	for i := 0; i < nd; i++ {
+		pf := free[i] - int64(used[i])
+		sumFree += pf
+		minFree = min(minFree, pf)
+		sumCtx += int64(kv[i])
+	}
+	if minFree >= int64(margin) {
+		out.Note = fmt.Sprintf("the defaults leave at least %d MiB free on every GPU: no change", minFree>>20)
+		return out
+	}
+	out.Changed = true
+
+	// step 2: cut the context when the user did not set it
+	surplus := sumFree - int64(nd)*int64(margin)
+	if surplus < 0 {
+		if f.UserCtx == 0 && nct > minCtx {
+			perCtx := sumCtx / int64(nct)
+			if perCtx > 0 {
+				red := min(int((-surplus+perCtx-1)/perCtx), nct-minCtx)
+				out.NCtx = nct - red
+				surplus += int64(red) * perCtx
+				if surplus >= 0 && nd == 1 {
+					out.Note = fmt.Sprintf("context cut from %d to %d to keep %d MiB free", nct, out.NCtx, margin>>20)
+					return out
+				}
+			}
+		}
+	}
+
+	// step 3: user settings stop the layer fit
+	if f.UserNGL != nil {
+		out.Aborted = fmt.Sprintf("n_gpu_layers already set by user to %d", *f.UserNGL)
+		out.Note = "llama_params_fit gives up (the -ngl given is used as is)"
+		return out
+	}
+	if nd > 1 && nL < 2*nd {
+		out.Aborted = fmt.Sprintf("model has only %d layers but need at least %d to fit memory for %d devices", nL, 2*nd, nd)
+		out.Note = "llama_params_fit gives up"
+		return out
+	}
+
+	// step 4: dense layers back to front
+	layers := make([]int, nd)
+	unassigned := nL
+	for id := nd - 1; id >= 0; id-- {
+		target := free[id] - int64(margin)
+		fits := func(n int) bool {
+			try := append([]int(nil), layers...)
+			try[id] = n
+			u, _ := fitMemory(in, out.NCtx, try, false)
+			return int64(u[id]) <= target
+		}
+		// llama.cpp's false-position search ends at the largest count that
+		// fits (memory grows with every layer); a bisection finds the same.
+		best := 0
+		if unassigned > 0 && fits(unassigned) {
+			best = unassigned
+		} else {
+			lo, hi := 0, unassigned // fits(lo) (0 layers: nothing), !fits(hi)
+			for hi-lo > 1 {
+				mid := (lo + hi) / 2
+				if fits(mid) {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			best = lo
+		}
+		layers[id] = best
+		unassigned -= best
+	}
+	ngl := 0
+	for _, n := range layers {
+		ngl += n
+	}
+	out.NGPULayers = ngl
+	if nd > 1 {
+		out.TensorSplit = layers
+	}
+	out.Note = fmt.Sprintf("%d of %d layers on the GPU(s), output layer on the CPU, context %d", ngl, nL, out.NCtx)
+	return out
+}
+
+// applyOffloadRules corrects the per-device memory of a plan with GPUs for
+// what llama.cpp's scheduler does beyond "each device computes its layers",
+// as measured on the simulated-GPU rig (tools/simgpu, internal/rigtest) running
+// the vendored llama.cpp:
+//
+//   - Tied output on a GPU: the output matmul's weight is token_embd duplicated
+//     onto the output layer's device (llama_model::load_tensors creates "output"
+//     from token_embd with TENSOR_DUPLICATED); token_embd itself stays on the CPU.
+//   - Host compute: with any GPU in the model, the CPU backend's compute buffer
+//     (allocated in the GPU's host buffer type, "CUDA_Host") holds the graph's
+//     inputs — the embeddings get_rows output [n_embd, n_ubatch] f32, the KQ mask
+//     [n_kv, n_ubatch] f32, token/position/output ids — measured (n_embd + n_kv
+//   - 7) × n_ubatch × 4 bytes on the rig models (one shape, m-f16-mha at
+//     partial offload, holds one more [n_embd, n_ubatch] f32 tensor: −14%).
+//   - GPU compute at partial offload (including -ngl 0): ggml_backend_sched
+//     offloads every op on CPU-resident weights with a batch ≥ 32 to the first
+//     GPU (offload_op; CUDA's get_op_batch_size), copying the weight in. So the
+//     first GPU's compute buffer holds the whole prompt graph and a copy of the
+//     largest CPU-resident weight matrix (an upper bound: the rig measured
+//     −21…+8% against it, never more), even when it holds no layer.
+func applyOffloadRules(in Input, devs []Device, shape graphShape, lay ctxLayout, ngl int) {
+	s := in.Summary
+	nG := len(in.Target.GPUs)
+	if nG == 0 {
+		return
+	}
+	nL := s.BlockCount
+	cpu := nG
+	od := layerDevice(nL, nL, ngl, splitByFree(in.Target.GPUs))
+	if od >= 0 && s.OutputTied {
+		devs[od].WeightsBytes += s.TokenEmbdBytes
+	}
+	ub := uint64(lay.NUbatch)
+	devs[cpu].ComputeBytes = uint64(s.EmbeddingLength+lay.NCtxSeq+7) * ub * 4
+	partial := ngl <= nL
+	if partial {
+		full := deviceCompute(shape, nL+1, nL, true)
+		devs[0].ComputeBytes = max(devs[0].ComputeBytes, full) + largestCPUMatrix(in, ngl)
+	}
+}
+
+// largestCPUMatrix is the biggest weight matrix left in system RAM at -ngl
+// ngl: the output matrix when the output layer is on the CPU (token_embd when
+// tied), else one FFN matrix of a CPU block (n_embd × n_ff at the block's
+// bytes per weight).
+func largestCPUMatrix(in Input, ngl int) uint64 {
+	s := in.Summary
+	nL := s.BlockCount
+	var m uint64
+	if ngl <= nL {
+		if s.OutputTied {
+			m = s.TokenEmbdBytes
+		} else {
+			m = s.OutputBytes
+		}
+	}
+	cpuBlocks := nL - min(ngl, nL)
+	if cpuBlocks > 0 {
+		e, ff := s.EmbeddingLength, max(s.FeedForwardLength, 1)
+		kvDim := headKV(s, 0) * keyLen(s)
+		perBlock := float64(e)*float64(2*e+2*kvDim) + 3*float64(e)*float64(ff)
+		for il := 0; il < cpuBlocks && il < len(s.LayerBytes); il++ {
+			if perBlock > 0 {
+				m = max(m, uint64(float64(s.LayerBytes[il])/perBlock*float64(e)*float64(ff)))
+			}
+		}
+	}
+	return m
+}

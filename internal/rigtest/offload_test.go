@@ -1,0 +1,109 @@
+package rigtest
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fitbench/fitbench/internal/estimate"
+	"github.com/fitbench/fitbench/internal/estimate/estimatetest"
+)
+
+// Bounds of the per-device comparison, as relative error (ours − rig) / rig.
+// Weights, KV and the output buffer are sums of tensor sizes and must be
+// (nearly) exact. The compute buffer is a replay of ggml's allocator and the
+// scheduler's placement; the bounds are what the rig measures today
+// (docs/ESTIMATES.md, "Offload, checked on the rig"): fitbench may
+// overestimate (it plans fewer layers than would fit) far more than it may
+// underestimate (which risks an out-of-memory error a GPU cannot survive).
+var (
+	boundExact   = [2]float64{-0.01, 0.01}
+	boundCompute = [2]float64{-0.30, 1.10}
+	boundTotal   = [2]float64{-0.12, 1.00}
+)
+
+// below this many bytes a difference is noise (CUDA row padding, alignment)
+const slack = 64 << 10
+
+// TestOffloadMatchesRig runs fitbench's plan for every model of the estimate
+// matrix on simulated devices (one GPU, two unequal GPUs; full, partial, too
+// small; CPU only) with exactly the llama-server flags fitbench prints, and
+// compares per device: layers, weights, KV, compute, output and total; and that
+// a plan fitbench says runs loads and decodes without a failed GPU allocation.
+func TestOffloadMatchesRig(t *testing.T) {
+	bin := Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	paths, sums, err := estimatetest.WriteModels(t.TempDir(), estimatetest.Models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, p := range paths {
+		for _, set := range []struct{ ctx, par int }{{2048, 1}, {1024, 2}} {
+			base := estimate.Input{Summary: sums[i], Engine: estimate.EngineLlamaCpp, Context: set.ctx, Parallel: set.par, SafetyMargin: Margin}
+			for _, sc := range Scenarios(base) {
+				in := base
+				in.Target = estimate.Target{GPUs: sc.GPUs, RAMBytes: RAM}
+				label := Label(sums[i], estimatetest.Models[i].Name, sc.Name, in)
+				c, err := Compare(ctx, bin, p, label, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkComparison(t, c)
+				n++
+			}
+		}
+	}
+	if n < len(paths)*12 {
+		t.Fatalf("only %d rig comparisons ran", n)
+	}
+}
+
+func checkComparison(t *testing.T, c *Comparison) {
+	t.Helper()
+	r := c.Report
+	cmd := strings.Join(c.Args, " ")
+	if r.Verdict != estimate.VerdictNoFit {
+		// fitbench said it runs: the rig must load, allocate and decode
+		if !c.Rig.OK {
+			t.Errorf("%s: fitbench says %s, the rig failed: %s\n  %s", c.Label, r.Verdict, c.Rig.Error, cmd)
+			return
+		}
+		for _, d := range c.Engine {
+			if d.FailedAllocs > 0 {
+				t.Errorf("%s: fitbench says %s, %s refused %d allocation(s)", c.Label, r.Verdict, d.Name, d.FailedAllocs)
+			}
+		}
+	}
+	if !c.Rig.OK {
+		return
+	}
+	for i := range c.Ours {
+		o, e := c.Ours[i], c.Engine[i]
+		l := c.Label + " " + o.Name
+		if o.Layers != e.Layers {
+			t.Errorf("%s: layers ours %d rig %d (%s)", l, o.Layers, e.Layers, cmd)
+		}
+		cmp(t, l, "weights", o.WeightsBytes, e.WeightsBytes, boundExact)
+		cmp(t, l, "kv", o.KVBytes, e.KVBytes, boundExact)
+		cmp(t, l, "compute", o.ComputeBytes, e.ComputeBytes, boundCompute)
+		cmp(t, l, "output", o.OutputBytes, e.OutputBytes, boundExact)
+		cmp(t, l, "total", o.TotalBytes-o.OverheadBytes, e.TotalBytes, boundTotal)
+	}
+}
+
+func cmp(t *testing.T, label, what string, ours, rig uint64, bound [2]float64) {
+	t.Helper()
+	d := float64(ours) - float64(rig)
+	rel := 0.0
+	if rig > 0 {
+		rel = d / float64(rig)
+	}
+	t.Logf("%-48s %-8s ours %10d rig %10d %+7.2f%%", label, what, ours, rig, 100*rel)
+	if math.Abs(d) > slack && (rig == 0 || rel < bound[0] || rel > bound[1]) {
+		t.Errorf("%s: %s ours %d vs rig %d (%+.2f%%, bounds %+.0f%%…%+.0f%%)", label, what, ours, rig, 100*rel, 100*bound[0], 100*bound[1])
+	}
+}

@@ -1,0 +1,211 @@
+// Command offload is the `make bench` program for GPU offload: every model of
+// the estimate matrix on simulated GPUs (tools/simgpu; one GPU and two unequal
+// GPUs; full, partial, too small; CPU only) runs in the rig with fitbench's
+// llama-server command, and the per-device totals llama.cpp allocated are
+// compared with fitbench's estimate and with gguf-parser-go's (given the same
+// --gpu-layers and --tensor-split). Then llama-server's automatic fit
+// (llama_params_fit, run by the rig) is compared with fitbench's prediction.
+// The figures are ratios against the rig run in the same command.
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	parser "github.com/gpustack/gguf-parser-go"
+
+	"github.com/fitbench/fitbench/internal/estimate"
+	"github.com/fitbench/fitbench/internal/estimate/estimatetest"
+	"github.com/fitbench/fitbench/internal/rigtest"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "offload bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	bin, err := rigtest.Binary()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "fitbench-offload-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	paths, sums, err := estimatetest.WriteModels(dir, estimatetest.Models)
+	if err != nil {
+		return err
+	}
+	fmt.Println("== offload: per-device totals, rig (llama.cpp on simulated GPUs) vs fitbench vs gguf-parser-go v0.28.1 ==")
+	fmt.Printf("%-12s %-17s %-8s %6s | %9s | %9s %9s\n", "model", "devices", "device", "layers", "rig MiB", "fitbench%", "parser%")
+	var ours, theirs []float64
+	var oursGPU, theirsGPU []float64
+	for i, p := range paths {
+		pf, err := parser.ParseGGUFFile(p)
+		if err != nil {
+			return fmt.Errorf("gguf-parser %s: %w", p, err)
+		}
+		base := estimate.Input{Summary: sums[i], Engine: estimate.EngineLlamaCpp, Context: 2048, Parallel: 1, SafetyMargin: rigtest.Margin}
+		for _, sc := range rigtest.Scenarios(base) {
+			in := base
+			in.Target = estimate.Target{GPUs: sc.GPUs, RAMBytes: rigtest.RAM}
+			c, err := rigtest.Compare(ctx, bin, p, sc.Name, in)
+			if err != nil {
+				return err
+			}
+			if !c.Rig.OK {
+				fmt.Printf("%-12s %-17s rig failed: %s\n", estimatetest.Models[i].Name, sc.Name, c.Rig.Error)
+				continue
+			}
+			gp := parserDevices(pf, c.Report, in)
+			for d := range c.Ours {
+				rig := c.Engine[d].TotalBytes
+				if rig == 0 {
+					continue
+				}
+				o := c.Ours[d].TotalBytes - c.Ours[d].OverheadBytes
+				eo := 100 * (float64(o) - float64(rig)) / float64(rig)
+				et := math.NaN()
+				if d < len(gp) {
+					et = 100 * (float64(gp[d]) - float64(rig)) / float64(rig)
+				}
+				ours, theirs = append(ours, eo), append(theirs, et)
+				if d < len(sc.GPUs) {
+					oursGPU, theirsGPU = append(oursGPU, eo), append(theirsGPU, et)
+				}
+				fmt.Printf("%-12s %-17s %-8s %6d | %9.2f | %+9.2f %+9.1f\n", estimatetest.Models[i].Name, sc.Name, c.Ours[d].Name,
+					c.Engine[d].Layers, float64(rig)/(1<<20), eo, et)
+			}
+		}
+	}
+	fmt.Printf("\n%-28s %10s %10s %10s\n", "|error| % of device total", "median", "max", "within 3%")
+	for _, row := range []struct {
+		name string
+		e    []float64
+	}{{"fitbench (all devices)", ours}, {"gguf-parser (all devices)", theirs}, {"fitbench (GPUs)", oursGPU}, {"gguf-parser (GPUs)", theirsGPU}} {
+		a := absAll(row.e)
+		fmt.Printf("%-28s %10.2f %10.2f %9.0f%%\n", row.name, median(a), maxOf(a), 100*within(a, 3))
+	}
+
+	fmt.Println("\n== llama-server's automatic fit (llama_params_fit in the rig) vs fitbench's prediction ==")
+	agree, n := 0, 0
+	for i, p := range paths {
+		in := estimate.Input{Summary: sums[i], Engine: estimate.EngineLlamaCpp, Parallel: 1}
+		for _, fc := range rigtest.FitCases(in) {
+			q := in
+			q.Target = estimate.Target{GPUs: fc.GPUs, RAMBytes: rigtest.RAM}
+			pred := estimate.PredictLlamaFit(estimate.LlamaFitInput{In: q, UserCtx: fc.Ctx})
+			res, err := rigtest.Run(ctx, bin, rigtest.SimGPUs(fc.GPUs), rigtest.FitArgs(p, in, fc)...)
+			if err != nil {
+				return err
+			}
+			if res.Fit == nil {
+				return fmt.Errorf("%s/%s: the rig printed no fit", estimatetest.Models[i].Name, fc.Name)
+			}
+			g := res.Fit
+			ok := g.NCtx == pred.NCtx && g.NGPULayers == pred.NGPULayers
+			if len(fc.GPUs) > 1 && pred.TensorSplit != nil {
+				for d := range pred.TensorSplit {
+					ok = ok && d < len(g.TensorSplit) && int(g.TensorSplit[d]) == pred.TensorSplit[d]
+				}
+			}
+			n++
+			mark := "differs"
+			if ok {
+				agree++
+				mark = "same"
+			}
+			fmt.Printf("%-12s %-12s llama.cpp n_ctx=%5d ngl=%3d ts=%-8v fitbench n_ctx=%5d ngl=%3d ts=%-8v %s\n", estimatetest.Models[i].Name,
+				fc.Name, g.NCtx, g.NGPULayers, g.TensorSplit, pred.NCtx, pred.NGPULayers, pred.TensorSplit, mark)
+		}
+	}
+	fmt.Printf("fit choices identical: %d of %d (%.0f%%)\n", agree, n, 100*float64(agree)/float64(max(n, 1)))
+	return nil
+}
+
+// parserDevices is gguf-parser-go's per-device total (weights + KV + compute,
+// without its "footprint") for the same -ngl and tensor split, GPUs first and
+// the host last, like fitbench's devices.
+func parserDevices(f *parser.GGUFFile, r estimate.Report, in estimate.Input) []uint64 {
+	opts := []parser.GGUFRunEstimateOption{
+		parser.WithLLaMACppContextSize(int32(r.Context * max(r.Parallel, 1))),
+		parser.WithParallelSize(int32(max(r.Parallel, 1))),
+		parser.WithLLaMACppLogicalBatchSize(2048),
+		parser.WithLLaMACppPhysicalBatchSize(512),
+		parser.WithLLaMACppOffloadLayers(uint64(r.GPULayers)),
+	}
+	if r.FlashAttention {
+		opts = append(opts, parser.WithFlashAttention())
+	}
+	if n := len(in.Target.GPUs); n > 1 && r.GPULayers > 0 {
+		fr := make([]float64, n)
+		acc := 0
+		for i := 0; i < n; i++ {
+			acc += r.Memory.Devices[i].Layers
+			fr[i] = float64(acc) / float64(max(r.GPULayers, 1))
+		}
+		fr[n-1] = 1
+		opts = append(opts, parser.WithTensorSplitFraction(fr))
+	}
+	e := f.EstimateLLaMACppRun(opts...)
+	out := make([]uint64, len(in.Target.GPUs)+1)
+	for i, d := range e.Devices {
+		t := uint64(d.Weight.Sum() + d.KVCache.Sum() + d.Computation.Sum() - d.Computation.Footprint)
+		if i == 0 {
+			out[len(out)-1] = t // the host
+		} else if i-1 < len(in.Target.GPUs) {
+			out[i-1] = t
+		}
+	}
+	return out
+}
+
+func absAll(xs []float64) []float64 {
+	out := make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			out = append(out, math.Abs(x))
+		}
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func maxOf(xs []float64) float64 {
+	m := 0.0
+	for _, x := range xs {
+		m = math.Max(m, x)
+	}
+	return m
+}
+
+func within(xs []float64, lim float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	n := 0
+	for _, x := range xs {
+		if x <= lim {
+			n++
+		}
+	}
+	return float64(n) / float64(len(xs))
+}
