@@ -210,6 +210,10 @@ func targetGPUs(h Hardware, o Override) ([]resolvedGPU, []Note, error) {
 		}
 	}
 	n := max(len(names), len(sizes), o.GPUs)
+	if n > maxGPUs {
+		return nil, nil, &OverrideError{Msg: fmt.Sprintf("%d GPUs is more than fitbench plans for (%d)", n, maxGPUs),
+			CLI: "give at most 64 GPU names or sizes", Page: "give at most 64 GPU names or sizes"}
+	}
 	if len(names) > 1 && len(names) != n || len(sizes) > 1 && len(sizes) != n {
 		return nil, nil, &OverrideError{Msg: fmt.Sprintf("%d GPU names and %d memory sizes for %d GPUs", len(names), len(sizes), n),
 			CLI:  "give one name (or size) for all GPUs, or one per GPU: --gpu 4090,3090 or --vram 24,12",
@@ -343,6 +347,10 @@ func slowest(ks []Known) Known {
 	return best
 }
 
+// maxGPUs bounds a target: one node, as llama.cpp's GGML_CUDA_MAX_DEVICES (16)
+// and an 8-GPU HGX are far below it.
+const maxGPUs = 64
+
 func gib(x float64) uint64 { return uint64(x * (1 << 30)) }
 
 // OverrideError is a contradictory or impossible hardware request.
@@ -360,19 +368,19 @@ func (o Override) validate() error {
 		return &OverrideError{Msg: fmt.Sprintf("%s %g is out of range", what, v), CLI: "give sizes in GiB, e.g. 24", Page: "give sizes in GB, e.g. 24"}
 	}
 	for _, v := range append([]float64{o.VRAMGB, o.RAMGB}, o.VRAMList...) {
-		if v < 0 || v > 100000 {
+		if !(v >= 0 && v <= 100000) { // also NaN
 			return bad("memory size", v)
 		}
 	}
 	for _, v := range o.TensorSplit {
-		if v < 0 || v > 1e6 {
+		if !(v >= 0 && v <= 1e6) {
 			return bad("tensor split share", v)
 		}
 	}
 	if len(o.TensorSplit) > 0 && slices.Max(o.TensorSplit) == 0 {
 		return &OverrideError{Msg: "tensor split has no positive share", CLI: "e.g. --tensor-split 3,1"}
 	}
-	if o.GPUs < 0 || o.GPUs > 64 {
+	if o.GPUs < 0 || o.GPUs > maxGPUs {
 		return &OverrideError{Msg: fmt.Sprintf("%d GPUs is out of range", o.GPUs), CLI: "--gpus takes 1 to 64"}
 	}
 	return nil

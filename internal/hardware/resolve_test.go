@@ -2,6 +2,7 @@ package hardware
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -106,7 +107,9 @@ func TestResolveMultiGPU(t *testing.T) {
 		{GPU: "4090,3090", TensorSplit: []float64{1}},
 		{GPU: "4090,3090,4080", VRAMList: []float64{24, 12}},
 		{VRAMGB: -1},
+		{VRAMGB: math.NaN()},
 		{GPU: "4090", TensorSplit: []float64{0}},
+		{GPU: strings.Repeat("4090,", 65)},
 	} {
 		var oe *OverrideError
 		if _, _, err := Resolve(Hardware{}, o); !errors.As(err, &oe) || oe.CLIHint() == "" && oe.Msg == "" {
