@@ -41,6 +41,7 @@ cross:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime 10s ./internal/hardware
 
 # Quicker loop while developing: no race detector, no fuzzing; engine and browser
 # tests still run when their binaries are present.
