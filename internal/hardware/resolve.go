@@ -134,8 +134,11 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 			if !slices.ContainsFunc(notes, func(n Note) bool { return strings.HasPrefix(n.Text, "unified memory") }) {
 				notes = append(notes, appleNote(g))
 			}
-			if o.RAMGB == 0 && !g.detected {
-				t.RAMBytes = g.totalBytes // a Mac named, not this machine
+			// The whole unified memory, not what vm_stat calls free: macOS
+			// compresses and pages out idle apps to make room, and the GPU
+			// side is already bounded by the working set.
+			if o.RAMGB == 0 {
+				t.RAMBytes = g.totalBytes
 			}
 		}
 		t.GPUs = append(t.GPUs, g.GPU)
@@ -182,7 +185,6 @@ type resolvedGPU struct {
 	unified    bool
 	totalBytes uint64 // Apple: the whole unified memory
 	wiredMB    uint64 // Apple: iogpu.wired_limit_mb of the detected Mac
-	detected   bool
 }
 
 // targetGPUs builds the GPU list: named GPUs (with sizes), sizes alone, or
@@ -296,7 +298,6 @@ func detectedGPUs(h Hardware, o Override) ([]resolvedGPU, []Note, error) {
 		} else {
 			g = resolvedGPU{GPU: estimate.GPU{Name: k.Name, VRAMBytes: d.VRAMBytes, FreeBytes: d.FreeBytes, BandwidthGBs: k.BandwidthGBs, FP16TFLOPS: k.FP16TFLOPS}}
 		}
-		g.detected = true
 		if g.VRAMBytes == 0 {
 			notes = append(notes, Note{Text: fmt.Sprintf("detected GPU %q reports no memory: left out", d.Name),
 				CLI: "give its memory with --vram GB", Page: "enter its VRAM in GB"})

@@ -157,7 +157,7 @@ func TestResolveApple(t *testing.T) {
 	h := Hardware{GPUs: []GPU{{Name: "Apple M2 Ultra", VRAMBytes: 192 * giB, Vendor: "apple"}},
 		RAMTotalBytes: 192 * giB, RAMAvailBytes: 150 * giB, WiredLimitMB: 180 << 10}
 	tg, notes, err = Resolve(h, Override{})
-	if err != nil || !tg.Unified || tg.GPUs[0].VRAMBytes != 180*giB || tg.RAMBytes != 150*giB ||
+	if err != nil || !tg.Unified || tg.GPUs[0].VRAMBytes != 180*giB || tg.RAMBytes != 192*giB ||
 		!strings.Contains(notesText(notes), "iogpu.wired_limit_mb = 184320") {
 		t.Fatalf("detected Mac: %+v %v %v", tg, notes, err)
 	}
