@@ -98,7 +98,9 @@
       detail.push(gb(mem.cpu_offload_gb) + " in system RAM");
       if (num(r.gpu_layers) !== null && num(r.total_layers)) detail.push(r.gpu_layers + " of " + r.total_layers + " layers on the GPU");
     }
-    if (r.advice) detail.push(Array.isArray(r.advice) ? r.advice.join(" ") : String(r.advice));
+    // The estimate's advice names fitbench's --ctx flag; the page has a field for it.
+    if (r.advice) detail.push((Array.isArray(r.advice) ? r.advice.join(" ") : String(r.advice))
+      .replace(/\(--ctx (\d+)\)/g, "(Context in tokens: $1)"));
     box.replaceChildren(text, detail.length ? el("span", { class: "detail" }, detail.join(" · ")) : "");
     renderNotes(r);
     renderDevices(r);
