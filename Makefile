@@ -53,6 +53,7 @@ cross:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime 10s ./internal/hardware
 
 # Quicker loop while developing: -short skips the tests that need the engine or
 # the browser (ollamatest.Require, browsertest.New say so); no race detector, no fuzzing.

@@ -65,7 +65,7 @@ func Analyze(in Input) Report {
 		r.WillFit = r.FitsWithoutOffload || float64(in.Target.RAMBytes) >= v.CPUOffloadGB*GB
 	}
 	r.Verdict = verdict(r)
-	ramUnknown(&r, in)
+	settleTarget(&r, in)
 	si := speedInputs(in, p)
 	sp := EstimateSpeed(si, in.Parallel, DefaultGPUEta, DefaultCPUEta, DefaultT0)
 	r.Performance = Performance{EstimatedThroughput: round1(sp.DecodeTokS), BatchThroughput: round1(sp.BatchTokS),

@@ -67,7 +67,7 @@ func appleNote(g resolvedGPU) Note {
 	if wiredLimitMB > 0 {
 		return Note{Text: fmt.Sprintf("unified memory: the GPU may use %.1f of %.0f GiB (iogpu.wired_limit_mb = %d)", ws, total, wiredLimitMB)}
 	}
-	return Note{Text: fmt.Sprintf("unified memory: the GPU may use %.1f of %.0f GiB (Metal's default working set); CPU and GPU share the rest", ws, total),
+	return Note{Text: fmt.Sprintf("unified memory: the GPU may use %.1f of %.0f GiB (Metal's default working set); CPU and GPU share the rest with macOS and open apps", ws, total),
 		CLI:  "sudo sysctl iogpu.wired_limit_mb=N raises the GPU's share",
 		Page: "macOS can raise the GPU's share (iogpu.wired_limit_mb)"}
 }
