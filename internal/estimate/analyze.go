@@ -48,7 +48,7 @@ func Analyze(in Input) Report {
 	}
 	if p.prof.approx {
 		r.Approximate = true
-		r.Notes = append(r.Notes, fmt.Sprintf("architecture %q is not known to fitbench: memory estimated with the closest profile, approximate", s.Architecture))
+		r.Notes = append(r.Notes, fmt.Sprintf("fitbench has no memory profile of its own for architecture %q: estimated with the closest one, approximate", s.Architecture))
 	}
 	r.Context = p.lay.NCtxSeq
 	r.FlashAttention = p.flash

@@ -140,6 +140,19 @@ func computeGraphBytes(s graphShape) uint64 {
 				kvn = g.op(kvn.size, true, kvn, ext)
 				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
 				vSrc = g.viewOf(kvn)
+			} else if s.maskF16 {
+				// Ollama's engine: kvcache Put expands the cache writes as soon as
+				// K and V exist (ctx.Forward(SetRows)), Q joins the graph only
+				// when attention reads it (kvcache/causal.go Put, ml/nn/attention.go)
+				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true
+				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				vSrc = g.viewOf(v)
+				g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
+				q = g.op(f32(qd, T), false, ext, norm)
+				q = g.op(q.size, true, g.viewOf(q), pos)
+				kSrc, vSrc = nil, nil
 			} else {
 				// graph order follows build_attn's explicit expands: q, k, v
 				q = g.op(f32(qd, T), false, ext, norm)
@@ -149,8 +162,10 @@ func computeGraphBytes(s graphShape) uint64 {
 				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
 				vSrc = g.viewOf(v)
 			}
-			g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true // set_rows into the cache
-			g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
+			if kSrc != nil {
+				g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true // set_rows into the cache
+				g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
+			}
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
 				if swaF == nil {

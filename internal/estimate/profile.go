@@ -130,21 +130,35 @@ var profiles = map[string]archProfile{
 	"nemotron_h":     {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},
 	"nemotron_h_moe": {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},
 	"qwen3next":      {ollamaEngine: true, ollamaFlash: true, state: stateDeltaNet, hybrid: true, recurrentRule: "interval", ollamaSerial: true},
-	"granitehybrid":  {state: stateMamba, hybrid: true, recurrentRule: "kv0"},
-	"jamba":          {state: stateMamba, hybrid: true, recurrentRule: "kv0"},
-	"mamba":          {state: stateMamba, recurrentRule: "all"},
-	"mamba2":         {state: stateMamba, recurrentRule: "all"},
-	"rwkv6":          {state: stateRWKV, recurrentRule: "all"},
-	"rwkv6qwen2":     {state: stateRWKV, recurrentRule: "all"},
-	"rwkv7":          {state: stateRWKV, recurrentRule: "all"},
-	"arwkv7":         {state: stateRWKV, recurrentRule: "all"},
+	"qwen35":         {ollamaEngine: true, ollamaFlash: true, state: stateDeltaNet, hybrid: true, recurrentRule: "interval", ollamaSerial: true},
+	"qwen35moe":      {ollamaEngine: true, ollamaFlash: true, state: stateDeltaNet, hybrid: true, recurrentRule: "interval", ollamaSerial: true},
+	// On Ollama's engine but with memory fitbench does not model apart (per-layer
+	// embeddings and KV sharing, cross-attention, vision towers, encoders): the
+	// path is right, the memory is the llama shape and says it is approximate.
+	"gemma3n":       {ollamaEngine: true, approx: true},
+	"mllama":        {ollamaEngine: true, approx: true, ollamaSerial: true},
+	"qwen25vl":      {ollamaEngine: true, approx: true},
+	"qwen3vl":       {ollamaEngine: true, ollamaFlash: true, approx: true, ollamaSerial: true},
+	"qwen3vlmoe":    {ollamaEngine: true, ollamaFlash: true, approx: true, ollamaSerial: true},
+	"deepseekocr":   {ollamaEngine: true, approx: true},
+	"glmocr":        {ollamaEngine: true, ollamaFlash: true, approx: true},
+	"bert":          {ollamaEngine: true, approx: true},
+	"nomic-bert":    {ollamaEngine: true, approx: true},
+	"granitehybrid": {state: stateMamba, hybrid: true, recurrentRule: "kv0"},
+	"jamba":         {state: stateMamba, hybrid: true, recurrentRule: "kv0"},
+	"mamba":         {state: stateMamba, recurrentRule: "all"},
+	"mamba2":        {state: stateMamba, recurrentRule: "all"},
+	"rwkv6":         {state: stateRWKV, recurrentRule: "all"},
+	"rwkv6qwen2":    {state: stateRWKV, recurrentRule: "all"},
+	"rwkv7":         {state: stateRWKV, recurrentRule: "all"},
+	"arwkv7":        {state: stateRWKV, recurrentRule: "all"},
 }
 
 // knownLlamaShaped are architectures whose memory is llama's (GQA attention,
 // gated or plain FFN, optional MoE): they need no row of their own.
 var knownLlamaShaped = []string{"llama", "mistral", "qwen2", "qwen2moe", "phi3", "granite", "granitemoe",
 	"olmo2", "cohere2", "exaone4", "smallthinker", "starcoder2", "internlm2", "stablelm", "mixtral",
-	"deepseek", "command-r", "gemma", "gemma-embedding", "afmoe", "smollm3", "glm4", "ernie4_5", "hunyuan-moe", "qwen3vl"}
+	"deepseek", "command-r", "gemma", "gemma-embedding", "afmoe", "smollm3", "glm4", "ernie4_5", "hunyuan-moe"}
 
 // profileFor returns the architecture's profile; an unknown one gets the
 // closest known profile (by its hyperparameters) marked approximate.

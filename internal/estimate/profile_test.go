@@ -225,3 +225,20 @@ func TestVisionProjector(t *testing.T) {
 		t.Errorf("projector note: %v", with.Notes)
 	}
 }
+
+// Every architecture in Ollama v0.17.4's OllamaEngineRequired (fs/ggml/ggml.go)
+// runs on its engine, even those whose memory fitbench models only roughly.
+func TestOllamaEngineRequiredList(t *testing.T) {
+	for _, a := range []string{"bert", "deepseek2", "deepseekocr", "gemma3", "gemma3n", "gptoss", "gpt-oss", "llama4", "mistral3",
+		"mllama", "nemotron_h", "nemotron_h_moe", "nomic-bert", "olmo3", "qwen25vl", "qwen3", "qwen3moe", "qwen35", "qwen35moe",
+		"qwen3next", "qwen3vl", "qwen3vlmoe", "glm4moelite", "glmocr", "lfm2", "lfm2moe"} {
+		s := withArch(toy(4), a)
+		s.Arch.TokenizerModel, s.Arch.TokenizerPre = "gpt2", "deepseek-v3"
+		if a == "glm4moelite" {
+			s.Arch.TokenizerPre = "glm4"
+		}
+		if p, _ := enginePath(EngineOllama, s, profileFor(s), false); p != PathOllamaEngine {
+			t.Errorf("%s: path %s", a, p)
+		}
+	}
+}
