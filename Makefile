@@ -30,9 +30,11 @@ test: engine
 		$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m ./...
 	$(MAKE) fuzz
 
+# -fuzzminimizetime bounds minimizing each new interesting input to 10 execs:
+# by default it may take 60 s, during which the run reports 0 execs/s.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/gguf
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/source
 
 # Quicker loop while developing: no race detector, no fuzzing; engine and browser
 # tests still run when their binaries are present.
