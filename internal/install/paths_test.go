@@ -5,6 +5,7 @@ package install
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -202,4 +203,18 @@ func TestMigratePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	installedRow(t, w, q8.ModelID)
+}
+
+// TestUnsafeListingNameIs4xx (issue 14.6): a hostile listing path was
+// answered 500 "see logs"; it is the listing's fault, so the API says 422.
+func TestUnsafeListingNameIs4xx(t *testing.T) {
+	for _, err := range []error{
+		func() error { _, err := safeFile(t.TempDir(), "../../x.gguf"); return err }(),
+		func() error { _, err := repoDir(t.TempDir(), "../x"); return err }(),
+	} {
+		var st interface{ HTTPStatus() int }
+		if !errors.As(err, &st) || st.HTTPStatus() < 400 || st.HTTPStatus() >= 500 {
+			t.Errorf("%v: not a 4xx error", err)
+		}
+	}
 }
