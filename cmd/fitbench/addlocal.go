@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/fitbench/fitbench/internal/analyze"
+	"github.com/fitbench/fitbench/internal/gguf"
 	"github.com/fitbench/fitbench/internal/registry"
 )
 
@@ -37,7 +38,7 @@ func runAddLocal(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if st, err := os.Stat(path); err != nil || st.IsDir() {
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a file: give the path of a .gguf model (the first shard of a split model)", args[0])
 	}
 	_, db, err := openRegistry(*home)
@@ -78,7 +79,7 @@ func runAddLocal(ctx context.Context, e env) error {
 
 // sha256File hashes a local file so the registry records what was registered.
 func sha256File(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := gguf.OpenRegular(path)
 	if err != nil {
 		return "", err
 	}
