@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -68,5 +69,35 @@ func TestFIFOIsRefused(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatalf("%s on a FIFO still blocked after 60 s", cmd)
 		}
+	}
+}
+
+// TestShowReportsChangedFiles (issue 14.6): a file corrupted on disk was
+// still shown "installed" (only its size was ever checked). show compares
+// sizes, show --verify re-hashes; both exit 1 and say what to do.
+func TestShowReportsChangedFiles(t *testing.T) {
+	f := newFixture(t, localhub.Options{})
+	f.model("testorg/Rot-GGUF", "Rot-Q8_0", withType(small, gguf.TypeQ8_0))
+	id := "testorg/Rot-GGUF:Q8_0"
+	f.ok("", "install", id, "--no-bench")
+	dest := filepath.Join(f.home, "models", "testorg", "Rot-GGUF", "Rot-Q8_0.gguf")
+	if r := f.run("", "show", id, "--verify"); r.code != 0 || !strings.Contains(r.stdout, "verified") {
+		t.Fatalf("show --verify of an intact install: %s", r)
+	}
+	// Same size, one byte flipped: only a re-hash sees it.
+	b, err := os.ReadFile(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 0xff
+	os.WriteFile(dest, b, 0o644)
+	if r := f.run("", "show", id, "--verify"); r.code == 0 || !strings.Contains(r.stdout, "CHANGED") ||
+		!strings.Contains(r.stdout, "sha256") || !strings.Contains(r.stderr, "fitbench install "+id) {
+		t.Errorf("show --verify of a corrupted file: %s", r)
+	}
+	// Truncated: show sees it without --verify.
+	os.WriteFile(dest, b[:len(b)/2], 0o644)
+	if r := f.run("", "show", id); r.code == 0 || !strings.Contains(r.stdout, "bytes on disk") {
+		t.Errorf("show of a truncated file: %s", r)
 	}
 }

@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/fitbench/fitbench/internal/install"
 )
 
 func init() {
 	register(command{
 		name:    "show",
 		summary: "show one model, its files and its benchmark runs",
-		usage:   "fitbench show ID|MODEL_ID [--json] [--home DIR]",
+		usage:   "fitbench show ID|MODEL_ID [--verify] [--json] [--home DIR]",
 		run:     runShow,
 	})
 }
@@ -18,6 +20,7 @@ func init() {
 func runShow(ctx context.Context, e env) error {
 	fs := newFlagSet("show", e)
 	asJSON := fs.Bool("json", false, "print JSON")
+	verify := fs.Bool("verify", false, "re-hash the files and compare with the recorded sha256")
 	home := homeFlag(fs)
 	args, err := parseFlags(fs, e.args)
 	if err != nil {
@@ -32,8 +35,30 @@ func runShow(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	// The files are checked against the registry (sizes always; sha256 with
+	// --verify), so a file changed on disk is not reported "installed".
+	problems, err := install.CheckFiles(ctx, m, *verify)
+	if err != nil {
+		return err
+	}
+	var mismatch error // errSilent after the message: show exits 1 when files changed
+	msg := ""
+	if len(problems) > 0 {
+		fix := fmt.Sprintf("run `fitbench install %s` to download them again", m.ModelID)
+		if m.Source == "local" {
+			fix = "register the file again with `fitbench add-local`"
+		}
+		msg = fmt.Sprintf("%s: %d file(s) no longer match the registry; %s", m.ModelID, len(problems), fix)
+		mismatch = errSilent
+	}
 	if *asJSON {
-		return writeJSON(e.stdout, map[string]any{"model": m, "benchmarks": runs})
+		if err := writeJSON(e.stdout, map[string]any{"model": m, "benchmarks": runs, "file_problems": problems}); err != nil {
+			return err
+		}
+		if msg != "" {
+			fmt.Fprintf(e.stderr, "fitbench show: %s\n", msg)
+		}
+		return mismatch
 	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
@@ -54,8 +79,17 @@ func runShow(ctx context.Context, e env) error {
 	for _, f := range m.Files {
 		row("  file", fmt.Sprintf("%s  %d bytes  sha256 %s", f.Path, f.SizeBytes, f.SHA256))
 	}
+	for _, p := range problems {
+		row("  CHANGED", p.Path+": "+p.Problem)
+	}
+	if *verify && len(problems) == 0 {
+		row("  verified", "every file matches its recorded sha256")
+	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if msg != "" {
+		fmt.Fprintf(e.stderr, "fitbench show: %s\n", msg)
 	}
 	if len(runs) > 0 {
 		fmt.Fprintln(e.stdout, "\nBenchmark runs:")
@@ -65,9 +99,11 @@ func runShow(ctx context.Context, e env) error {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.1f\t%.0f ms\t%.0f ms\t%s\n", r.ID, r.Engine, r.Status,
 				r.Samples, r.Concurrency, r.OutputTokS, r.TTFTP50Ms, r.E2EP50Ms, r.StartedAt.Format("2006-01-02 15:04"))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return mismatch
 }
 
 func reasonSuffix(r string) string {
