@@ -218,3 +218,22 @@ func TestUnsafeListingNameIs4xx(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryReplacedUnderARunningProcess (issue 14.6): with registry.db
+// and its WAL deleted under a running server, installs reported success and
+// vanished on restart. The replaced file is detected and the install refused.
+func TestRegistryReplacedUnderARunningProcess(t *testing.T) {
+	w := newWorld(t, localhub.Options{})
+	m := w.manager(nil)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(w.dir.DB() + suffix)
+	}
+	_, err := m.Install(context.Background(), Request{Repo: repo, Quant: "Q8_0"})
+	if !errors.Is(err, registry.ErrReplaced) {
+		t.Fatalf("install with the registry file deleted: %v", err)
+	}
+	var st interface{ HTTPStatus() int }
+	if !errors.As(err, &st) || st.HTTPStatus() != 503 {
+		t.Errorf("not a 503: %v", err)
+	}
+}
