@@ -110,11 +110,11 @@ groups:
 			v.Dir = ""
 		}
 		for _, p := range g.Files {
-			// A size no file can have (negative, zero, or past MaxFileSize) is
+			// A size no file can have (negative, or past MaxFileSize) is
 			// a broken or hostile listing: such a variant is not offered, so
 			// nothing sums to a negative size that "fits" (issue 14.6).
 			sz := files[p].Size
-			if sz <= 0 || sz > MaxFileSize || v.SizeBytes > MaxFileSize*maxShards-sz {
+			if sz < 0 || sz > MaxFileSize || v.SizeBytes > MaxFileSize*maxShards-sz {
 				continue groups
 			}
 			v.Files = append(v.Files, files[p])
