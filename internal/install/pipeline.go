@@ -50,6 +50,9 @@ func (m *Manager) plan(ctx context.Context, req Request) (*plan, error) {
 	if req.Repo == "" {
 		return nil, errors.New("no model given: pass a Hugging Face URL or org/repo[:QUANT]")
 	}
+	if err := m.cfg.DB.CheckFile(); err != nil {
+		return nil, err // an install recorded in a deleted registry would vanish on restart
+	}
 	l, err := m.cfg.Hub.Variants(ctx, req.Repo, req.Revision)
 	if err != nil {
 		return nil, err
