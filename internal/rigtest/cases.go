@@ -121,7 +121,7 @@ func FitCases(in estimate.Input) []FitCase {
 		{"roomy", []estimate.GPU{gpu("g0", oh+m+need*3/2)}, 0},
 		{"ctx-cut", []estimate.GPU{gpu("g0", oh+m+need-d.KVBytes/4)}, 0},
 		{"layers-cut", []estimate.GPU{gpu("g0", oh+m+need/3)}, 0},
-		{"2gpu-layers", []estimate.GPU{gpu("g0", oh+m+need/4), gpu("g1", oh+m+need/8)}, 0},
+		{"2gpu-layers", []estimate.GPU{gpu("g0", oh+m+need*6/10), gpu("g1", oh+m+need*4/10)}, 0},
 		{"user-ctx", []estimate.GPU{gpu("g0", oh+m+need/2)}, in.Summary.ContextLength},
 	}
 }
