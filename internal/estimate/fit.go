@@ -340,3 +340,35 @@ func largestCPUMatrix(in Input, ngl int) uint64 {
 	}
 	return m
 }
+
+// cpuFallback is the plan with the GPUs hidden from llama.cpp (llama-server
+// -dev none): everything, compute included, in system RAM; the GPUs are listed
+// with nothing on them. It is the answer when not even -ngl 0 fits a GPU,
+// since a visible GPU receives the offloaded ops' compute buffer regardless.
+func cpuFallback(in Input) llamaPlan {
+	q := in
+	q.Target.GPUs = nil
+	p := planLlama(q, 0)
+	devs := make([]Device, len(in.Target.GPUs)+1)
+	for i, g := range in.Target.GPUs {
+		devs[i] = Device{Name: fmt.Sprintf("GPU%d", i), CapacityBytes: gpuFree(g)}
+	}
+	cpu := p.devices[len(p.devices)-1]
+	cpu.CapacityBytes = in.Target.RAMBytes
+	devs[len(devs)-1] = cpu
+	p.devices = devs
+	return p
+}
+
+// gpusHidden tells a report whose plan is cpuFallback's.
+func gpusHidden(r Report, in Input) bool {
+	if len(in.Target.GPUs) == 0 || r.GPULayers != 0 || len(r.Memory.Devices) <= len(in.Target.GPUs) {
+		return false
+	}
+	for _, d := range r.Memory.Devices[:len(in.Target.GPUs)] {
+		if d.TotalBytes != 0 {
+			return false
+		}
+	}
+	return true
+}

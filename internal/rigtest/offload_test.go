@@ -66,6 +66,10 @@ func checkComparison(t *testing.T, c *Comparison) {
 	t.Helper()
 	r := c.Report
 	cmd := strings.Join(c.Args, " ")
+	if r.Verdict == estimate.VerdictNoFit {
+		// every scenario has RAM for the whole model: some plan must run
+		t.Errorf("%s: fitbench says it does not fit with %d GiB of RAM", c.Label, RAM>>30)
+	}
 	if r.Verdict != estimate.VerdictNoFit {
 		// fitbench said it runs: the rig must load, allocate and decode
 		if !c.Rig.OK {
