@@ -306,6 +306,18 @@ func applyOffloadRules(in Input, devs []Device, shape graphShape, lay ctxLayout,
 	ub := uint64(lay.NUbatch)
 	devs[cpu].ComputeBytes = uint64(s.EmbeddingLength+lay.NCtxSeq+7) * ub * 4
 	partial := ngl <= nL
+	if nG >= 2 && !partial {
+		// pipeline parallelism: llama_context enables it with two or more GPUs,
+		// every layer offloaded, layer split and no tensor overrides, when the
+		// devices do async compute and events (CUDA does); the scheduler then
+		// keeps n_copies = 4 (GGML_SCHED_MAX_COPIES) of the graph's buffers.
+		// The rig measured ×2.7…×3.7 per device; ×4 is the bound. When that
+		// does not fit, llama.cpp retries without it ("retrying without
+		// pipeline parallelism"), so planning for it only costs layers.
+		for i := range devs {
+			devs[i].ComputeBytes *= pipelineCopies
+		}
+	}
 	if partial {
 		full := deviceCompute(shape, nL+1, nL, true)
 		devs[0].ComputeBytes = max(devs[0].ComputeBytes, full) + largestCPUMatrix(in, ngl)
@@ -340,6 +352,10 @@ func largestCPUMatrix(in Input, ngl int) uint64 {
 	}
 	return m
 }
+
+// pipelineCopies is GGML_SCHED_MAX_COPIES (ggml-backend.cpp), the n_copies of
+// llama.cpp's pipeline parallelism.
+const pipelineCopies = 4
 
 // cpuFallback is the plan with the GPUs hidden from llama.cpp (llama-server
 // -dev none): everything, compute included, in system RAM; the GPUs are listed

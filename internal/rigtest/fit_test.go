@@ -28,13 +28,9 @@ var knownFitGaps = map[string]string{
 	"m-q8-gqa8/user-ctx": "ngl −1 (partial-offload compute overestimated)",
 	// two GPUs: the per-GPU compute buffers of a model split over two devices
 	// are off by −9…+105% (the first GPU holds about the whole graph, the last
-	// often less than its share), so the projected deficit — and with it the
-	// context cut and the layer counts — differ
-	"m-q8/2gpu-layers":        "n_ctx 4096 vs 5934 (two-GPU projected use)",
-	"m-f16-mha/2gpu-layers":   "n_ctx 5118 vs 6427, ngl 6 vs 5",
+	// often less than its share), so the layer count of the last GPU differs
 	"m-q8-gqa8/2gpu-layers":   "ngl 7 (5+2) vs 8 (5+3)",
-	"m-q4-big/2gpu-layers":    "n_ctx 4096 vs 4640, ngl 8 vs 7",
-	"m-qwen2-f16/2gpu-layers": "n_ctx 4096 vs 4936, ngl 3 vs 4",
+	"m-qwen2-f16/2gpu-layers": "ngl 3 (2+1) vs 4 (2+2)",
 	// llama_params_fit's own uint32 wrap-around (n_unassigned is reduced by the
 	// device's whole count at every accepted step): it chose -ngl 2 with
 	// tensor split [4294967295, 3]. PredictLlamaFit reproduces the arithmetic
