@@ -100,7 +100,12 @@ func bestPlan(in Input) llamaPlan {
 			return p
 		}
 	}
-	return planLlama(in, 0)
+	// -ngl 0 still puts the offloaded ops' compute buffer on the first GPU
+	// (fit.go); when even that does not fit, run with the GPUs hidden
+	if p := planLlama(in, 0); gpusFit(p, in) {
+		return p
+	}
+	return cpuFallback(in)
 }
 
 func gpusFit(p llamaPlan, in Input) bool {
