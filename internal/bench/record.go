@@ -128,7 +128,7 @@ func fillRun(run *registry.BenchmarkRun, r *Result) {
 	if r.Memory != nil {
 		run.MemGPUBytes, run.MemCPUBytes, _ = r.Memory.Measured()
 	}
-	run.DecodeSource, run.HarnessE2ETokS = r.DecodeSource, r.HarnessE2ETPS
+	run.DecodeSource, run.HarnessE2ETokS, run.EngineRequestTokS = r.DecodeSource, r.HarnessE2ETPS, r.EngineRequestTPS
 	run.PromptTokens, run.OutputTokens = r.PromptTokens, r.OutputTokens
 	run.StopReasons, run.ErrorReasons = r.StopReasons, r.ErrorReasons
 	run.EngineInfo, _ = json.Marshal(r.Info)
