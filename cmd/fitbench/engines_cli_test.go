@@ -51,12 +51,31 @@ func TestInstallAndBenchOnAnOpenAIServer(t *testing.T) {
 func TestAnalyzeForVLLMSpeaksVLLM(t *testing.T) {
 	f, _ := smallRepoFixture(t, localhub.Options{})
 	r := f.ok("", "analyze", smallRepo+":Q8_0", "--engine", "vllm", "--gpu", "RTX 4080")
-	for _, want := range []string{"vLLM (estimate only", "has not been run against a real vLLM", "--CPU-OFFLOAD-GB", "--gpu-memory-utilization", "17.2 GB"} {
+	for _, want := range []string{"vLLM (estimate only", "has not been run against a real vLLM", "--CPU-OFFLOAD-GB", "--gpu-memory-utilization", "RTX 4080 (17.18 GB)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("vLLM analysis lacks %q:\n%s", want, r.stdout)
 		}
 	}
 	if strings.Contains(r.stdout, "layers run on the CPU") || strings.Contains(r.stdout, "GiB") {
 		t.Errorf("vLLM analysis speaks llama.cpp or mixes units:\n%s", r.stdout)
+	}
+}
+
+// TestReportUnitsAndComparisonLabels: one unit per quantity (the GPU label and
+// "Available" agree in GB), the recommendation's reason on one line, and the
+// comparison table saying what its numbers are, with the candidate and the
+// installed models under distinct names.
+func TestReportUnitsAndComparisonLabels(t *testing.T) {
+	f, _ := smallRepoFixture(t, localhub.Options{})
+	f.install(smallRepo + ":Q8_0")
+	r := f.ok("", "analyze", smallRepo+":Q8_0", "--gpu", "RTX 4080")
+	if strings.Count(r.stdout, "17.18 GB") < 2 || strings.Contains(r.stdout, "GiB") {
+		t.Errorf("GPU label and Available disagree or mix units:\n%s", r.stdout)
+	}
+	for _, want := range []string{"Recommended: ", "(decode tok/s, one stream)", "DECODE TOK/S", smallRepo + ":Q8_0 (candidate)", "estimate",
+		smallRepo + ":Q8_0 (installed: this variant)", "not benchmarked"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("analysis lacks %q:\n%s", want, r.stdout)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/fitbench/fitbench/internal/registry"
 )
 
 func init() {
@@ -41,10 +43,24 @@ func runList(ctx context.Context, e env) error {
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	// Decode speeds side by side (estimate vs measurement, like for like), then
 	// the benchmark's output tok/s, which also counts prompt processing.
-	fmt.Fprintln(tw, "ID\tMODEL\tSTATUS\tSIZE\tEST. DECODE\tMEASURED DECODE\tOUTPUT TOK/S\tQUALITY")
+	// The estimate shown is the one made for the latest run's own settings
+	// (marked "run"), else the install's analysis ("analysis").
+	fmt.Fprintln(tw, "ID\tMODEL\tSTATUS\tSIZE\tEST. DECODE TOK/S\tMEASURED DECODE TOK/S\tOUTPUT TOK/S (harness)\tQUALITY")
 	for _, m := range models {
+		est := orDash(m.EstimatedThroughput, "~%.0f") + " (analysis)"
+		if m.EstimatedThroughput <= 0 {
+			est = "-"
+		}
+		if runs, err := db.ListRuns(ctx, m.ModelID); err == nil {
+			for _, r := range runs {
+				if r.Status == registry.RunCompleted && r.Comparison != nil && r.Comparison.EstimatedDecodeTokS > 0 {
+					est = fmt.Sprintf("~%.1f (run %d)", r.Comparison.EstimatedDecodeTokS, r.ID)
+					break
+				}
+			}
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.ModelID, m.Status,
-			size(float64(m.SizeBytes)), orDash(m.EstimatedThroughput, "~%.0f"), orDash(m.DecodeTokS, "%.1f"),
+			size(float64(m.SizeBytes)), est, orDash(m.DecodeTokS, "%.1f"),
 			orDash(m.ThroughputTokensPerSec, "%.1f"), stars(m.QualityStars))
 	}
 	return tw.Flush()

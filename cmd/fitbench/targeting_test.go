@@ -99,7 +99,7 @@ func TestAnalyzeGPUNames(t *testing.T) {
 		}
 	}
 	j, human := analyzeBoth(t, f, "--gpu", "NVIDIA H100 80GB HBM3")
-	if j.Verdict != "fits" || !strings.Contains(j.Hardware.Label, "H100 SXM (85.9 GB)") || !strings.Contains(human, "✅ Fits on H100 SXM") {
+	if j.Verdict != "fits" || !strings.Contains(j.Hardware.Label, "H100 SXM (85.90 GB)") || !strings.Contains(human, "✅ Fits on H100 SXM") {
 		t.Errorf("nvidia-smi H100 name: %+v\n%s", j.Hardware, human)
 	}
 	j, _ = analyzeBoth(t, f, "--gpu", "RTX 3080 Ti")

@@ -181,12 +181,12 @@ func label(t estimate.Target) string {
 	names := make([]string, 0, len(t.GPUs))
 	for _, g := range t.GPUs {
 		// GB = 10^9 bytes, the unit of every memory figure fitbench prints
-		// (a "16 GB" RTX 4080 has 16 GiB = 17.2 GB, which "Available" shows too).
+		// (a "16 GB" RTX 4080 has 16 GiB = 17.18 GB, as "Available" says).
 		if t.Unified { // the name carries the Mac's memory; this is the GPU's part of it
-			names = append(names, fmt.Sprintf("%s (%.1f GB for the GPU)", g.Name, float64(g.VRAMBytes)/estimate.GB))
+			names = append(names, fmt.Sprintf("%s (%.2f GB for the GPU)", g.Name, float64(g.VRAMBytes)/estimate.GB))
 			continue
 		}
-		names = append(names, fmt.Sprintf("%s (%.1f GB)", g.Name, float64(g.VRAMBytes)/estimate.GB))
+		names = append(names, fmt.Sprintf("%s (%.2f GB)", g.Name, float64(g.VRAMBytes)/estimate.GB))
 	}
 	if len(names) > 1 && names[0] == names[len(names)-1] && allSame(names) {
 		return fmt.Sprintf("%d× %s", len(names), names[0])

@@ -66,7 +66,7 @@ const (
 // and never feed the decode rate when the engine reports one.
 func (r *Result) summarize() {
 	var ttft, e2e, itl, tpot []time.Duration
-	var harness, e2eRate, engPrompt []float64
+	var harness, e2eRate, engReq, engPrompt []float64
 	var steps int
 	var evalDur time.Duration
 	r.Completed, r.Errors, r.PromptTokens, r.OutputTokens, r.EngineTimed = 0, 0, 0, 0, 0
@@ -108,10 +108,13 @@ func (r *Result) summarize() {
 			if v := s.Engine.PromptTPS(); v > 0 {
 				engPrompt = append(engPrompt, v)
 			}
+			if d := s.Engine.PromptDuration + s.Engine.EvalDuration; d > 0 && s.Latency > 0 && s.OutputTokens > 0 {
+				engReq = append(engReq, float64(s.Engine.EvalTokens)/d.Seconds())
+			}
 		}
 	}
 	r.TTFT, r.E2E, r.ITL, r.TPOT = distOf(ttft), distOf(e2e), distOf(itl), distOf(tpot)
-	r.HarnessE2ETPS, r.EnginePromptTPS = mean(e2eRate), mean(engPrompt)
+	r.HarnessE2ETPS, r.EngineRequestTPS, r.EnginePromptTPS = mean(e2eRate), mean(engReq), mean(engPrompt)
 	r.EngineDecodeTPS, r.HarnessDecodeTPS, r.DecodeSource = 0, 0, ""
 	switch {
 	case steps > 0 && evalDur > 0:

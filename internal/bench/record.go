@@ -126,9 +126,15 @@ func fillRun(run *registry.BenchmarkRun, r *Result) {
 	run.ITLMeanMs, run.ITLP50Ms, run.ITLP99Ms = r.ITL.Mean, r.ITL.P50, r.ITL.P99
 	run.Errors, run.EngineTokS, run.DurationS = r.Errors, r.EngineDecodeTPS, r.Duration.Seconds()
 	if r.Memory != nil {
-		run.MemGPUBytes, run.MemCPUBytes, _ = r.Memory.Measured()
+		var src string
+		run.MemGPUBytes, run.MemCPUBytes, src = r.Memory.Measured()
+		if src == "ollama /api/ps" {
+			// Without the server's log (a server fitbench did not start) the only
+			// figure is /api/ps, which for the llama.cpp runner is Ollama's estimate.
+			r.Info.Notes = append(r.Info.Notes, "memory from Ollama's /api/ps (no load log: the server was not started by fitbench); for its llama.cpp runner that is Ollama's own estimate")
+		}
 	}
-	run.DecodeSource, run.HarnessE2ETokS = r.DecodeSource, r.HarnessE2ETPS
+	run.DecodeSource, run.HarnessE2ETokS, run.EngineRequestTokS = r.DecodeSource, r.HarnessE2ETPS, r.EngineRequestTPS
 	run.PromptTokens, run.OutputTokens = r.PromptTokens, r.OutputTokens
 	run.StopReasons, run.ErrorReasons = r.StopReasons, r.ErrorReasons
 	run.EngineInfo, _ = json.Marshal(r.Info)

@@ -96,8 +96,13 @@ type Result struct {
 	TPOT Dist `json:"tpot"`
 	// HarnessE2ETPS is, per completed request, output tokens over its
 	// end-to-end time, averaged: the engine's work happens inside that time, so
-	// it can never exceed the engine's rate.
+	// per request it can never exceed EngineRequestTPS.
 	HarnessE2ETPS float64 `json:"harness_e2e_tok_s"`
+	// EngineRequestTPS is the same per-request figure from the engine's own
+	// clock: output tokens over prompt + eval time. It is the engine-side
+	// counterpart HarnessE2ETPS is compared with (and never exceeds); the
+	// decode rate excludes the first token, which the prompt pass produces.
+	EngineRequestTPS float64 `json:"engine_request_tok_s"`
 	// HarnessDecodeTPS is the mean stream-timed rate (SampleResult.DecodeTPS),
 	// filled only when the engine reports no timings (0 otherwise).
 	HarnessDecodeTPS float64 `json:"harness_decode_tok_s"`

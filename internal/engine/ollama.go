@@ -127,7 +127,7 @@ func ollamaBinary() string {
 	return ""
 }
 
-var ollamaInstallHint = "install Ollama from https://ollama.com/download, or build the CPU test engine with scripts/build-ollama.sh"
+var ollamaInstallHint = "install Ollama from https://ollama.com/download, or build the CPU Ollama with scripts/build-ollama.sh (make run does it when no engine is found)"
 
 // Start connects or starts a server, imports the model and loads it with the settings.
 func (o *Ollama) Start(ctx context.Context, s Settings) (Instance, error) {

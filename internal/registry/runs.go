@@ -60,10 +60,14 @@ type BenchmarkRun struct {
 	Estimate     json.RawMessage `json:"estimate"`
 	DecodeSource string          `json:"decode_source"`
 	// HarnessE2ETokS is the harness's own figure: per request, output tokens
-	// over its end-to-end time, averaged. It never exceeds the engine's rate.
+	// over its end-to-end time, averaged.
 	HarnessE2ETokS float64 `json:"harness_e2e_tok_s"`
-	PromptTokens   int     `json:"prompt_tokens"`
-	OutputTokens   int     `json:"output_tokens"`
+	// EngineRequestTokS is the same figure from the engine's clock: per request,
+	// output tokens over its prompt + eval time, averaged. HarnessE2ETokS never
+	// exceeds it (the engine's work happens inside the request).
+	EngineRequestTokS float64 `json:"engine_request_tok_s"`
+	PromptTokens      int     `json:"prompt_tokens"`
+	OutputTokens      int     `json:"output_tokens"`
 	// StopReasons counts how completed samples ended (stop, length, repeat_limit).
 	StopReasons  map[string]int `json:"stop_reasons"`
 	ErrorReasons []ErrorReason  `json:"error_reasons"`
@@ -135,14 +139,14 @@ func (db *DB) FinishRun(ctx context.Context, r *BenchmarkRun) error {
 		e2e_p95_ms=?, e2e_p99_ms=?, itl_mean_ms=?, itl_p50_ms=?, itl_p99_ms=?, errors=?,
 		engine_tok_s=?, mem_gpu_bytes=?, mem_cpu_bytes=?, duration_s=?, status=?, error=?,
 		finished_at=?, settings=?, engine_info=?, estimate=?, decode_source=?, harness_e2e_tok_s=?,
-		prompt_tokens=?, output_tokens=?, stop_reasons=?, error_reasons=? WHERE id=?`,
+		prompt_tokens=?, output_tokens=?, stop_reasons=?, error_reasons=?, engine_request_tok_s=? WHERE id=?`,
 		r.Engine, jsonOr(r.EngineFlags, "{}"), jsonOr(r.Hardware, "{}"), r.Samples, r.Concurrency,
 		r.OutputTokS, r.TotalTokS, r.PromptTokS, r.RequestsPerS, r.TTFTMeanMs, r.TTFTP50Ms,
 		r.TTFTP95Ms, r.TTFTP99Ms, r.E2EMeanMs, r.E2EP50Ms, r.E2EP95Ms, r.E2EP99Ms, r.ITLMeanMs,
 		r.ITLP50Ms, r.ITLP99Ms, r.Errors, r.EngineTokS, r.MemGPUBytes, r.MemCPUBytes, r.DurationS,
 		r.Status, r.Error, fmtTime(r.FinishedAt), jsonOr(r.Settings, "{}"), jsonOr(r.EngineInfo, "{}"),
 		jsonOr(r.Estimate, "{}"), r.DecodeSource, r.HarnessE2ETokS, r.PromptTokens, r.OutputTokens,
-		mustJSON(r.StopReasons, "{}"), mustJSON(r.ErrorReasons, "[]"), r.ID)
+		mustJSON(r.StopReasons, "{}"), mustJSON(r.ErrorReasons, "[]"), r.EngineRequestTokS, r.ID)
 	return affected(res, err, "finish run", fmt.Sprint(r.ID))
 }
 
@@ -173,7 +177,7 @@ const runCols = `id, model_id, engine, engine_flags, hardware, samples, concurre
 	e2e_mean_ms, e2e_p50_ms, e2e_p95_ms, e2e_p99_ms, itl_mean_ms, itl_p50_ms, itl_p99_ms, errors,
 	engine_tok_s, mem_gpu_bytes, mem_cpu_bytes, duration_s, status, error, started_at, finished_at,
 	settings, engine_info, estimate, decode_source, harness_e2e_tok_s, prompt_tokens, output_tokens,
-	stop_reasons, error_reasons`
+	stop_reasons, error_reasons, engine_request_tok_s`
 
 func scanRun(s scanner) (*BenchmarkRun, error) {
 	var r BenchmarkRun
@@ -183,7 +187,7 @@ func scanRun(s scanner) (*BenchmarkRun, error) {
 		&r.TTFTP99Ms, &r.E2EMeanMs, &r.E2EP50Ms, &r.E2EP95Ms, &r.E2EP99Ms, &r.ITLMeanMs, &r.ITLP50Ms,
 		&r.ITLP99Ms, &r.Errors, &r.EngineTokS, &r.MemGPUBytes, &r.MemCPUBytes, &r.DurationS, &r.Status,
 		&r.Error, &started, &finished, &settings, &info, &est, &r.DecodeSource, &r.HarnessE2ETokS,
-		&r.PromptTokens, &r.OutputTokens, &stops, &errs)
+		&r.PromptTokens, &r.OutputTokens, &stops, &errs, &r.EngineRequestTokS)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ ALTER TABLE benchmark_runs ADD COLUMN engine_info TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE benchmark_runs ADD COLUMN estimate TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE benchmark_runs ADD COLUMN decode_source TEXT NOT NULL DEFAULT '';
 ALTER TABLE benchmark_runs ADD COLUMN harness_e2e_tok_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE benchmark_runs ADD COLUMN engine_request_tok_s REAL NOT NULL DEFAULT 0;
 ALTER TABLE benchmark_runs ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE benchmark_runs ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE benchmark_runs ADD COLUMN stop_reasons TEXT NOT NULL DEFAULT '{}';
