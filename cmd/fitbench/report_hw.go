@@ -66,4 +66,3 @@ func reportNotes(r *analyze.Result) []string {
 	}
 	return out
 }
-

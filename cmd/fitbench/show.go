@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/fitbench/fitbench/internal/registry"
 	"github.com/fitbench/fitbench/internal/install"
+	"github.com/fitbench/fitbench/internal/registry"
 )
 
 func init() {
