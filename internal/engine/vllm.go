@@ -45,6 +45,9 @@ func (v *VLLM) Start(ctx context.Context, s Settings) (Instance, error) {
 	}
 	inst := &spawnedInstance{engine: "vllm", base: base, model: vllmModelName(s), flags: argsToFlags(args[1:]),
 		parallel: par, proc: p, client: c, memory: vllmMemory, binary: bin, notes: []string{VLLMNotRunNote}}
+	if s.ProjectorPath != "" {
+		inst.notes = append(inst.notes, VLLMProjectorNote)
+	}
 	inst.metrics = func(ctx context.Context) (EngineCounters, error) {
 		text, err := Metrics(ctx, inst)
 		if err != nil {

@@ -139,6 +139,9 @@ func (b *EngineBench) start(ctx context.Context, m *registry.Model) (engine.Inst
 	}
 	s := b.Settings
 	s.ModelPath, s.ModelID = m.LocalPath, m.ModelID
+	if m.Projector != nil {
+		s.ProjectorPath = m.Projector.Path
+	}
 	rs := b.runSettings(eng.Name(), s)
 	if b.UseGPUPlan {
 		if b.Estimator != nil {
