@@ -4,11 +4,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/fitbench/fitbench/internal/engine"
 	"github.com/fitbench/fitbench/internal/gguf/synth"
 	"github.com/fitbench/fitbench/internal/localhub"
 	"github.com/fitbench/fitbench/internal/registry"
+	"github.com/fitbench/fitbench/internal/testutil/ollamatest"
 )
 
 var testProjector = synth.ProjectorSpec{Layers: 2, Embd: 64, FF: 128, Heads: 4, ImageSize: 32, PatchSize: 8,
@@ -72,5 +76,41 @@ func TestStartFetchesProjectorForInstalledModel(t *testing.T) {
 	}
 	if installed(row) {
 		t.Error("a row whose projector file is gone counts as installed")
+	}
+}
+
+// EngineBench.Start (every benchmark and batch job) hands an installed
+// model's projector to the engine: the real Ollama's llama.cpp runner loads it
+// (its mtmd/clip loader logs the projector's hyperparameters).
+func TestEngineBenchGivesTheEngineTheProjector(t *testing.T) {
+	srv := ollamatest.Start(t, ollamatest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a bound, not an assertion
+	defer cancel()
+	dir := t.TempDir()
+	paths, err := synth.Write(dir, "tiny-F16", synth.Tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj := filepath.Join(dir, "mmproj-tiny-F32.gguf")
+	ps := testProjector
+	ps.TextEmbd = synth.Tiny.Embd // mtmd refuses a projector whose output width is not the model's
+	if err := synth.WriteProjector(proj, ps); err != nil {
+		t.Fatal(err)
+	}
+	md := &registry.Model{ModelID: "testorg/Tiny-Vision-GGUF:F16", LocalPath: paths[0],
+		Files: []registry.File{{Path: paths[0]}}, Projector: &registry.File{Path: proj}}
+	b := &EngineBench{Engine: func(context.Context) (engine.Engine, error) {
+		return &engine.Ollama{Host: srv.URL, Log: srv.Log}, nil
+	}, Settings: engine.Settings{GPULayers: -1, Ctx: 512, Threads: 2, Seed: 1}}
+	inst, err := b.Start(ctx, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop(context.Background())
+	log := srv.Log()
+	for _, want := range []string{"ProjectorPath:/", "clip_model_loader: has vision encoder", "load_hparams: projector:          mlp"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the Ollama log lacks %q: the engine was not given the projector", want)
+		}
 	}
 }
