@@ -38,7 +38,7 @@ func TestInstallFetchesVisionProjector(t *testing.T) {
 	dest := filepath.Join(modelsDir, "mmproj-Vision-F32.gguf")
 
 	r := f.ok("", "install", repo+":Q8_0", "--no-bench")
-	if !strings.Contains(r.stdout, "installed "+repo+":Q8_0") {
+	if !strings.Contains(r.stdout, "installed "+repo+":Q8_0") || !strings.Contains(r.stdout, "vision projector at "+dest) {
 		t.Fatalf("install output:\n%s", r)
 	}
 	if fileSHA256(t, dest) != fileSHA256(t, src) {
@@ -71,6 +71,25 @@ func TestInstallFetchesVisionProjector(t *testing.T) {
 	}
 	if r := f.ok("", "show", repo+":Q8_0"); !strings.Contains(r.stdout, "Projector") || !strings.Contains(r.stdout, dest) {
 		t.Errorf("show does not list the projector:\n%s", r.stdout)
+	}
+
+	// --verify re-hashes the projector with the shards: a changed byte (same
+	// size) in the installed projector is caught.
+	f.ok("", "install", repo+":Q8_0", "--no-bench", "--verify")
+	good, err := os.ReadFile(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte{}, good...)
+	bad[len(bad)-10] ^= 0xff
+	if err := os.WriteFile(dest, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.run("", "install", repo+":Q8_0", "--no-bench", "--verify"); r.code == 0 || !strings.Contains(r.stderr, "mmproj-Vision-F32.gguf") {
+		t.Errorf("install --verify with a corrupted projector succeeded: %s", r)
+	}
+	if err := os.WriteFile(dest, good, 0o644); err != nil {
+		t.Fatal(err)
 	}
 
 	// A second variant of the repo shares the projector file.
