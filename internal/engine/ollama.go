@@ -134,6 +134,7 @@ func (o *Ollama) Start(ctx context.Context, s Settings) (Instance, error) {
 	if s.ModelPath == "" {
 		return nil, fmt.Errorf("ollama: no model file given")
 	}
+	s.Ctx = OllamaCtx(s)
 	c := o.Client
 	if c == nil {
 		c = &http.Client{}

@@ -109,6 +109,21 @@ func importGGUF(ctx context.Context, c *http.Client, host, path, projector, name
 	return sum, nil
 }
 
+// OllamaVisionMinCtx is the least context Ollama gives a model with a vision
+// projector: server/sched.go GetRunner raises num_ctx to it ("multimodal
+// models require at least 2048 context").
+const OllamaVisionMinCtx = 2048
+
+// OllamaCtx is the per-sequence context Ollama will run s with: s.Ctx, raised
+// to OllamaVisionMinCtx when a projector is loaded (0 stays the server's
+// default, which is larger). Flags and run settings record this, not the ask.
+func OllamaCtx(s Settings) int {
+	if s.ProjectorPath != "" && s.Ctx > 0 && s.Ctx < OllamaVisionMinCtx {
+		return OllamaVisionMinCtx
+	}
+	return s.Ctx
+}
+
 // createRequest is the body of Ollama's /api/create for a GGUF model and an
 // optional projector. Both go in "files", as `ollama create` sends a Modelfile
 // with a second FROM line (parser/parser.go merges every FROM file's digest

@@ -110,6 +110,9 @@ func TestOllamaImportsProjector(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inst.Stop(context.Background())
+	if inst.Flags()["num_ctx"] != "2048" { // server/sched.go: a vision model gets at least 2048
+		t.Errorf("num_ctx %s with a projector and Ctx 512: Ollama runs 2048", inst.Flags()["num_ctx"])
+	}
 	res, err := inst.Chat(ctx, ChatRequest{Messages: []Message{{Role: "user", Content: "hi"}}, MaxTokens: 4}, func(string) {})
 	if err != nil || res.OutputTokens != 4 {
 		t.Fatalf("chat with the projector loaded: %+v, %v", res, err)

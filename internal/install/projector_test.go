@@ -102,13 +102,18 @@ func TestEngineBenchGivesTheEngineTheProjector(t *testing.T) {
 	b := &EngineBench{Engine: func(context.Context) (engine.Engine, error) {
 		return &engine.Ollama{Host: srv.URL, Log: srv.Log}, nil
 	}, Settings: engine.Settings{GPULayers: -1, Ctx: 512, Threads: 2, Seed: 1}}
-	inst, err := b.Start(ctx, md)
+	inst, rs, err := b.start(ctx, md)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer inst.Stop(context.Background())
+	// Ollama runs a vision model with at least 2048 tokens of context
+	// (server/sched.go); the run records that, not the 512 asked for.
+	if rs.Context != engine.OllamaVisionMinCtx || inst.Flags()["num_ctx"] != "2048" {
+		t.Errorf("run context %d, num_ctx %s: want 2048, what Ollama runs a vision model with", rs.Context, inst.Flags()["num_ctx"])
+	}
 	log := srv.Log()
-	for _, want := range []string{"ProjectorPath:/", "clip_model_loader: has vision encoder", "load_hparams: projector:          mlp"} {
+	for _, want := range []string{"KvSize:2048", "ProjectorPath:/", "clip_model_loader: has vision encoder", "load_hparams: projector:          mlp"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the Ollama log lacks %q: the engine was not given the projector", want)
 		}
