@@ -41,6 +41,12 @@ func TestLlamaServerGetsMMProj(t *testing.T) {
 	if strings.Contains(strings.Join(va, " "), "mmproj") {
 		t.Errorf("vllm args carry the projector: %v", va)
 	}
+	if n := vllmNotes(s); !slices.Contains(n, VLLMProjectorNote) {
+		t.Errorf("vllm notes %v do not say the projector is left out", n)
+	}
+	if n := vllmNotes(Settings{ModelPath: s.ModelPath}); slices.Contains(n, VLLMProjectorNote) {
+		t.Errorf("vllm notes %v without a projector", n)
+	}
 }
 
 // Ollama's create request names the projector as a second GGUF file beside
