@@ -119,3 +119,24 @@ func TestEngineBenchGivesTheEngineTheProjector(t *testing.T) {
 		}
 	}
 }
+
+// A run's estimate says the projector is left out of it (and of the load-log
+// buffers it is compared with); without a projector it says nothing of it.
+func TestRunEstimateNotesProjector(t *testing.T) {
+	paths, err := synth.Write(t.TempDir(), "tiny-F16", synth.Tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := &registry.Model{ModelID: "testorg/Tiny-GGUF:F16", LocalPath: paths[0], Files: []registry.File{{Path: paths[0]}}}
+	rs := registry.RunSettings{Engine: "ollama", Context: 2048, Parallel: 1, GPULayers: -1}
+	mentions := func(notes []string) bool {
+		return strings.Contains(strings.Join(notes, "\n"), "vision projector")
+	}
+	if est := (RunEstimator{}).Estimate(context.Background(), md, rs); est.Error != "" || mentions(est.Notes) {
+		t.Fatalf("without a projector: %+v", est)
+	}
+	md.Projector = &registry.File{Path: "/x/mmproj.gguf", SizeBytes: 2_500_000}
+	if est := (RunEstimator{}).Estimate(context.Background(), md, rs); !mentions(est.Notes) {
+		t.Errorf("notes %v do not say the projector is left out", est.Notes)
+	}
+}
