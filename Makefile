@@ -50,9 +50,12 @@ cross:
 		echo "== GOOS/GOARCH $$t"; GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/fitbench || exit 1; \
 	done
 
+# -fuzzminimizetime bounds minimizing each new interesting input to 10 execs:
+# by default it may take 60 s, during which the run reports 0 execs/s.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/gguf
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/hardware
 
 # Quicker loop while developing: -short skips the tests that need the engine or
 # the browser (ollamatest.Require, browsertest.New say so); no race detector, no fuzzing.

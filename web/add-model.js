@@ -98,9 +98,12 @@
       detail.push(gb(mem.cpu_offload_gb) + " in system RAM");
       if (num(r.gpu_layers) !== null && num(r.total_layers)) detail.push(r.gpu_layers + " of " + r.total_layers + " layers on the GPU");
     }
-    if (r.advice) detail.push(Array.isArray(r.advice) ? r.advice.join(" ") : String(r.advice));
+    // The estimate's advice names fitbench's --ctx flag; the page has a field for it.
+    if (r.advice) detail.push((Array.isArray(r.advice) ? r.advice.join(" ") : String(r.advice))
+      .replace(/\(--ctx (\d+)\)/g, "(Context in tokens: $1)"));
     box.replaceChildren(text, detail.length ? el("span", { class: "detail" }, detail.join(" · ")) : "");
     renderNotes(r);
+    renderDevices(r);
     $("heuristic").hidden = r.source !== "heuristic";
 
     $("model-name").textContent = r.model_name || r.model_id || "Model";
@@ -195,6 +198,28 @@
     document.body.append(t);
     t.select();
     try { if (document.execCommand("copy")) done(); } finally { t.remove(); }
+  }
+
+  // renderDevices: with several GPUs, each one's share of the layers and memory
+  // (llama.cpp splits layers by free memory, or by the tensor split given).
+  function renderDevices(r) {
+    const gpus = ((r.hardware || {}).target || {}).gpus || [];
+    const devs = ((r.memory || {}).devices || []).filter((d) => /^GPU\d+$/.test(d.name));
+    let box = $("devices");
+    if (!box) {
+      box = el("ul", { id: "devices", class: "notes small", "data-testid": "devices" });
+      $("notes").after(box);
+    }
+    const weight = (g) => num(g.split) || num(g.free_bytes) || num(g.vram_bytes) || 0;
+    const custom = gpus.some((g) => num(g.split) > 0);
+    const total = gpus.reduce((a, g) => a + (custom ? num(g.split) || 0 : weight(g)), 0);
+    box.replaceChildren(...(gpus.length > 1 ? devs : []).map((d, i) => {
+      const g = gpus[i] || {};
+      const share = total ? Math.round(100 * (custom ? num(g.split) || 0 : weight(g)) / total) : 0;
+      return el("li", {}, d.name + " " + (g.name || "") + ": " + d.layers + (d.layers === 1 ? " layer" : " layers") +
+        ", " + gb(num(d.total_bytes) / 1e9) + " (" + share + "% of the layer split)");
+    }));
+    box.hidden = box.children.length === 0;
   }
 
   function renderMemory(mem, availLabel) {

@@ -35,7 +35,7 @@ func runAddLocal(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if st, err := os.Stat(path); err != nil || st.IsDir() {
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a file: give the path of a .gguf model (the first shard of a split model)", args[0])
 	}
 	_, db, err := openRegistry(*home)

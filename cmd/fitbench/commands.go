@@ -40,6 +40,7 @@ var errUsage = errors.New("usage")
 var errSilent = errors.New("already reported")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	stdout, stderr = termWriter{stdout}, termWriter{stderr} // untrusted strings reach both (sanitize.go)
 	if len(args) == 0 {
 		printHelp(stderr)
 		return 2

@@ -31,7 +31,7 @@ func openRegistry(home string) (datadir.Dir, *registry.DB, error) {
 	// Files of the first layout move to models/<org>/<repo>/ (issue 14.2); a
 	// failure (a read-only data directory) is retried by the next command.
 	if _, err := install.MigratePaths(context.Background(), db, dir); err != nil {
-		fmt.Fprintf(os.Stderr, "fitbench: warning: moving model files to the new layout: %v\n", err)
+		fmt.Fprintf(os.Stderr, "fitbench: warning: moving model files to the new layout: %s\n", cleanTerminal(err.Error()))
 	}
 	return dir, db, nil
 }

@@ -88,6 +88,10 @@ func TestInstallFetchesVisionProjector(t *testing.T) {
 	if r := f.run("", "install", repo+":Q8_0", "--no-bench", "--verify"); r.code == 0 || !strings.Contains(r.stderr, "mmproj-Vision-F32.gguf") {
 		t.Errorf("install --verify with a corrupted projector succeeded: %s", r)
 	}
+	if r := f.run("", "show", repo+":Q8_0", "--verify"); r.code == 0 || !strings.Contains(r.stdout, "CHANGED") ||
+		!strings.Contains(r.stdout, dest) {
+		t.Errorf("show --verify with a corrupted projector: %s", r)
+	}
 	if err := os.WriteFile(dest, good, 0o644); err != nil {
 		t.Fatal(err)
 	}

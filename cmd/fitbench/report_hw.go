@@ -23,15 +23,15 @@ func targetVerdict(r *analyze.Result) (string, bool) {
 	if !t.Unified || len(t.GPUs) == 0 {
 		return "", false
 	}
-	name, ws, total := t.GPUs[0].Name, gib(t.GPUs[0].VRAMBytes), gib(t.RAMBytes)
+	name, ws, total := t.GPUs[0].Name, float64(t.GPUs[0].VRAMBytes)/1e9, float64(t.RAMBytes)/1e9 // GB = 10^9 bytes, as every figure
 	switch r.Verdict {
 	case estimate.VerdictFits:
-		return fmt.Sprintf("✅ Fits in %s's unified memory: all on the GPU, within its %.1f GiB working set", name, ws), true
+		return fmt.Sprintf("✅ Fits in %s's unified memory: all on the GPU, within its %.1f GB working set", name, ws), true
 	case estimate.VerdictFitsOffload:
-		return fmt.Sprintf("⚠️  Fits in %s's unified memory, but only %d of %d layers within the GPU's %.1f GiB working set; %.2f GB run on the CPU",
+		return fmt.Sprintf("⚠️  Fits in %s's unified memory, but only %d of %d layers within the GPU's %.1f GB working set; %.2f GB run on the CPU",
 			name, r.GPULayers, r.TotalLayers, ws, r.Memory.CPUOffloadGB), true
 	case estimate.VerdictNoFit:
-		return fmt.Sprintf("❌ Too large for %s: does not fit in %.0f GiB of unified memory", name, total), true
+		return fmt.Sprintf("❌ Too large for %s: does not fit in %.1f GB of unified memory", name, total), true
 	}
 	return "", false
 }
@@ -67,4 +67,3 @@ func reportNotes(r *analyze.Result) []string {
 	return out
 }
 
-func gib(b uint64) float64 { return float64(b) / (1 << 30) }

@@ -6,13 +6,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/fitbench/fitbench/internal/registry"
+	"github.com/fitbench/fitbench/internal/install"
 )
 
 func init() {
 	register(command{
 		name:    "show",
 		summary: "show one model, its files and its benchmark runs",
-		usage:   "fitbench show ID|MODEL_ID [--json] [--home DIR]",
+		usage:   "fitbench show ID|MODEL_ID [--verify] [--json] [--home DIR]",
 		run:     runShow,
 	})
 }
@@ -20,6 +21,7 @@ func init() {
 func runShow(ctx context.Context, e env) error {
 	fs := newFlagSet("show", e)
 	asJSON := fs.Bool("json", false, "print JSON")
+	verify := fs.Bool("verify", false, "re-hash the files and compare with the recorded sha256")
 	home := homeFlag(fs)
 	args, err := parseFlags(fs, e.args)
 	if err != nil {
@@ -34,8 +36,30 @@ func runShow(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	// The files are checked against the registry (sizes always; sha256 with
+	// --verify), so a file changed on disk is not reported "installed".
+	problems, err := install.CheckFiles(ctx, m, *verify)
+	if err != nil {
+		return err
+	}
+	var mismatch error // errSilent after the message: show exits 1 when files changed
+	msg := ""
+	if len(problems) > 0 {
+		fix := fmt.Sprintf("run `fitbench install %s` to download them again", m.ModelID)
+		if m.Source == "local" {
+			fix = "register the file again with `fitbench add-local`"
+		}
+		msg = fmt.Sprintf("%s: %d file(s) no longer match the registry; %s", m.ModelID, len(problems), fix)
+		mismatch = errSilent
+	}
 	if *asJSON {
-		return writeJSON(e.stdout, map[string]any{"model": m, "benchmarks": runs})
+		if err := writeJSON(e.stdout, map[string]any{"model": m, "benchmarks": runs, "file_problems": problems}); err != nil {
+			return err
+		}
+		if msg != "" {
+			fmt.Fprintf(e.stderr, "fitbench show: %s\n", msg)
+		}
+		return mismatch
 	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
@@ -65,8 +89,17 @@ func runShow(ctx context.Context, e env) error {
 	if p := m.Projector; p != nil {
 		row("Projector", fmt.Sprintf("%s  %d bytes  sha256 %s  (vision, given to the engine)", p.Path, p.SizeBytes, p.SHA256))
 	}
+	for _, p := range problems {
+		row("  CHANGED", p.Path+": "+p.Problem)
+	}
+	if *verify && len(problems) == 0 {
+		row("  verified", "every file matches its recorded sha256")
+	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if msg != "" {
+		fmt.Fprintf(e.stderr, "fitbench show: %s\n", msg)
 	}
 	if len(runs) > 0 {
 		// Each run beside the estimate made for its own settings (not the
@@ -83,9 +116,11 @@ func runShow(ctx context.Context, e env) error {
 			return err
 		}
 		fmt.Fprintln(e.stdout, "\nLatest run:")
-		return printRun(e.stdout, runs[0])
+		if err := printRun(e.stdout, runs[0]); err != nil {
+			return err
+		}
 	}
-	return nil
+	return mismatch
 }
 
 func decodeCell(r *registry.BenchmarkRun) string {

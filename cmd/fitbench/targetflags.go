@@ -57,7 +57,7 @@ func floatList(flagName, s string) ([]float64, error) {
 	var out []float64
 	for _, p := range strings.Split(s, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(p)), "GB")), 64)
-		if err != nil || v < 0 {
+		if err != nil || !(v >= 0 && v <= 1e6) { // negative, NaN, Inf
 			return nil, fmt.Errorf("%w: %s %q: give numbers separated by commas, e.g. 24,12", errUsage, flagName, s)
 		}
 		out = append(out, v)

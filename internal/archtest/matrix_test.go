@@ -56,6 +56,7 @@ func TestEngineMatrix(t *testing.T) {
 	}
 	if p := os.Getenv("FITBENCH_ENGINE_TRUTH"); p != "" {
 		doc := strings.Replace(truthHeader, "{{TABLE}}", TruthTable(results), 1)
+		doc = strings.Replace(doc, "{{PRESETS}}", PresetTable(), 1)
 		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -77,5 +78,10 @@ Models: the small presets of internal/gguf/synth (` + "`go run ./tools/mkgguf -l
 - llama.cpp runner: its buffer lines (` + "`model buffer`, `KV buffer` (all caches summed: SWA models print two), `RS buffer`, `compute buffer`, `output buffer`" + `),
   printed in MiB with two decimals, so each is exact to ±5 KiB.
 - total = weights + KV + recurrent + compute + output.
+
+## Models
+
+{{PRESETS}}
+## Engine numbers (bytes)
 
 {{TABLE}}`

@@ -3,6 +3,8 @@ package archtest
 import (
 	"fmt"
 	"strings"
+
+	"github.com/fitbench/fitbench/internal/gguf/synth"
 )
 
 // TruthTable renders what the engine printed per case as a Markdown table
@@ -43,3 +45,40 @@ func compactLayers(xs []uint64) string {
 }
 
 func fmtGB(x float64) string { return fmt.Sprintf("%.2f GB", x) }
+
+// PresetTable lists the matrix's models: shapes and the real model each follows.
+func PresetTable() string {
+	var b strings.Builder
+	b.WriteString("| preset | arch | layers | embd | heads/KV | head | FF | experts (used) × width | window | vocab | weights | follows |\n")
+	b.WriteString("|---|---|---:|---:|---|---:|---:|---|---:|---:|---|---|\n")
+	for _, name := range MatrixPresets {
+		for _, p := range synth.Presets {
+			if p.Name != name {
+				continue
+			}
+			s := p.Spec
+			hd := s.HeadDim
+			if hd == 0 {
+				hd = s.Embd / s.Heads
+			}
+			heads := fmt.Sprintf("%d/%d", s.Heads, s.KVHeads)
+			if s.Arch == "deepseek2" {
+				heads = fmt.Sprintf("%d/MLA (q LoRA %d, kv LoRA %d, rope %d, v %d)", s.Heads, s.QLoRARank, s.KVLoRARank, s.RopeDim, s.VHeadDim)
+			}
+			exp := ""
+			if s.Experts > 0 {
+				exp = fmt.Sprintf("%d (%d) × %d", s.Experts, s.ExpertsUsed, s.ExpertFF)
+				if s.ExpertType != 0 && s.ExpertType != s.WeightType {
+					exp += " " + s.ExpertType.String()
+				}
+			}
+			win := ""
+			if s.SlidingWindow > 0 {
+				win = fmt.Sprint(s.SlidingWindow)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %d | %d | %s | %s | %d | %s | %s |\n",
+				p.Name, s.Arch, s.Layers, s.Embd, heads, hd, s.FF, exp, win, s.Vocab, s.WeightType, p.Source)
+		}
+	}
+	return b.String()
+}

@@ -79,6 +79,20 @@ func TestBrowserHardwareNotes(t *testing.T) {
 		t.Errorf("no working-set note: %q", shown)
 	}
 
+	// Two GPUs: each is listed with its share of the layer split.
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("gpu"), "4090,3090"), chromedp.Click(chromedp.ID("analyze"))); err != nil {
+		fail("analyze 4090,3090", err)
+	}
+	if err := poll(ctx, `document.querySelectorAll("#devices li").length === 2`); err != nil {
+		fail("devices", err)
+	}
+	devs, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#devices li")].map(li => li.innerText)`))
+	b.Shot(t, ctx, "hw-two-gpus")
+	if len(devs) != 2 || !strings.HasPrefix(devs[0], "GPU0 RTX 4090: ") || !strings.Contains(devs[0], "50% of the layer split") ||
+		!strings.HasPrefix(devs[1], "GPU1 RTX 3090: ") {
+		t.Errorf("devices: %q", devs)
+	}
+
 	// An ambiguous name: the error box, with the page's advice.
 	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("gpu"), "H100"), chromedp.Click(chromedp.ID("analyze"))); err != nil {
 		fail("analyze H100", err)

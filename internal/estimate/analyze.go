@@ -65,7 +65,7 @@ func Analyze(in Input) Report {
 		r.WillFit = r.FitsWithoutOffload || float64(in.Target.RAMBytes) >= v.CPUOffloadGB*GB
 	}
 	r.Verdict = verdict(r)
-	ramUnknown(&r, in)
+	settleTarget(&r, in)
 	si := speedInputs(in, p)
 	sp := EstimateSpeed(si, in.Parallel, DefaultGPUEta, DefaultCPUEta, DefaultT0)
 	r.Performance = Performance{EstimatedThroughput: round1(sp.DecodeTokS), BatchThroughput: round1(sp.BatchTokS),
@@ -100,7 +100,12 @@ func bestPlan(in Input) llamaPlan {
 			return p
 		}
 	}
-	return planLlama(in, 0)
+	// -ngl 0 still puts the offloaded ops' compute buffer on the first GPU
+	// (fit.go); when even that does not fit, run with the GPUs hidden
+	if p := planLlama(in, 0); gpusFit(p, in) {
+		return p
+	}
+	return cpuFallback(in)
 }
 
 func gpusFit(p llamaPlan, in Input) bool {

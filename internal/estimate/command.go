@@ -58,6 +58,9 @@ func LlamaServerArgs(r Report, in Input, model string) []string {
 	if in.NUbatch > 0 && in.NUbatch != 512 {
 		a = append(a, "-ub", strconv.Itoa(in.NUbatch))
 	}
+	if gpusHidden(r, in) {
+		a = append(a, "-dev", "none") // not even the compute buffer fits a GPU
+	}
 	gpus := len(in.Target.GPUs)
 	if gpus >= 2 && r.GPULayers > 0 && len(r.Memory.Devices) > gpus {
 		parts := make([]string, gpus)
@@ -74,6 +77,11 @@ func CommandFor(r Report, in Input, model string) Command {
 	c := Command{LlamaServer: LlamaServerArgs(r, in, model)}
 	c.LlamaServerLine = CommandLine("llama-server", c.LlamaServer)
 	c.OllamaOptions = map[string]int{"num_ctx": r.Context, "num_gpu": r.GPULayers}
+	if gpusHidden(r, in) {
+		// Ollama's runner uses every visible GPU for compute even at num_gpu 0
+		// (seen on the rig: out of memory on a GPU too small for it)
+		c.OllamaEnv = append(c.OllamaEnv, "CUDA_VISIBLE_DEVICES=-1")
+	}
 	if r.Parallel > 1 {
 		c.OllamaEnv = append(c.OllamaEnv, fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", r.Parallel))
 	}
@@ -143,6 +151,9 @@ func addOffloadPlans(r *Report, in Input, p llamaPlan) {
 			r.Advice = append(r.Advice, fmt.Sprintf("llama-server without -ngl/-c fits by itself: context %d, -ngl %d (%s); the command below pins fitbench's plan instead",
 				f.NCtx, f.NGPULayers, f.Note))
 		}
+	}
+	if gpusHidden(*r, in) {
+		r.Advice = append(r.Advice, "the GPU is too small even for llama.cpp's compute buffer (which a visible GPU gets at -ngl 0): run on the CPU with the GPU hidden (llama-server -dev none)")
 	}
 	c := CommandFor(*r, in, "")
 	r.Command = &c

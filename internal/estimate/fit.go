@@ -51,48 +51,37 @@ func deviceFree(g GPU) uint64 {
 	return f - oh
 }
 
-// fitMemory is llama_get_device_memory_data for one configuration: the bytes
-// each GPU holds (weights + KV + compute; host buffers do not count) when
-// layers[i] repeating blocks sit on GPU i, contiguously in device order at the
-// back of the model, the output layer on the last GPU when withOutput.
-func fitMemory(in Input, nCtxTotal int, layers []int, withOutput bool) (used []uint64, kv []uint64) {
-	ngl := 0
+// fitMemoryU is llama_get_device_memory_data for one configuration of
+// llama_params_fit (its uint32 per-GPU layer counts): the bytes each GPU holds
+// (weights + KV + compute; host buffers do not count), the output layer on
+// the CPU (dense models). The sum is
+// -ngl as int32 (it may wrap, as in the vendored source) and each count is the
+// GPU's tensor_split share; with no layer at all the GPUs still hold the
+// compute the scheduler offloads to them (applyOffloadRules).
+func fitMemoryU(in Input, nCtxTotal int, layers []uint32) []uint64 {
+	var sum uint32
 	for _, n := range layers {
-		ngl += n
+		sum += n
 	}
-	if withOutput {
-		ngl++
-	}
+	ngl := int(int32(sum))
 	q := in
 	q.Parallel = max(in.Parallel, 1)
 	q.Context = max(nCtxTotal/q.Parallel, 1)
-	// planLlama splits by gpuFree; giving each GPU its layer count as "free"
-	// memory makes that split exactly the per-device counts llama_params_fit
-	// writes into tensor_split (the output layer counts on the last GPU, as
-	// set_ngl_tensor_split_tbo adds it there).
 	q.Target.GPUs = make([]GPU, len(in.Target.GPUs))
 	for i, g := range in.Target.GPUs {
 		share := uint64(layers[i])
-		if withOutput && i == len(layers)-1 {
-			share++
+		if ngl <= 0 {
+			share = 1 // no layers: any split, nothing is placed by it
 		}
 		q.Target.GPUs[i] = GPU{Name: g.Name, FreeBytes: share, VRAMBytes: share, OverheadBytes: 1}
 	}
-	if ngl == 0 {
-		q.Target.GPUs = nil // nothing on any GPU: every GPU holds 0 in this model
-	}
-	p := planLlama(q, ngl)
-	used = make([]uint64, len(in.Target.GPUs))
-	kv = make([]uint64, len(in.Target.GPUs))
-	if ngl == 0 {
-		return used, kv
-	}
+	p := planLlama(q, min(max(ngl, 0), in.Summary.BlockCount))
+	used := make([]uint64, len(in.Target.GPUs))
 	for i := range used {
 		d := p.devices[i]
 		used[i] = d.WeightsBytes + d.KVBytes + d.ComputeBytes
-		kv[i] = d.KVBytes
 	}
-	return used, kv
+	return used
 }
 
 // PredictLlamaFit follows llama_params_fit_impl step by step for a dense model:
@@ -212,44 +201,71 @@ func PredictLlamaFit(f LlamaFitInput) LlamaFit {
 		return out
 	}
 
-	// step 4: dense layers back to front
-	layers := make([]int, nd)
-	unassigned := nL
+	// step 4: dense layers back to front, by llama_params_fit_impl's method of
+	// false position, reproduced with its integer types: n_layer and
+	// n_unassigned are uint32 and n_unassigned is reduced by the device's whole
+	// count at every accepted step, so it can wrap around (the vendored source
+	// then hands the first GPU 4294967295 layers and -ngl wraps in int32; the
+	// rig shows llama-server doing exactly that).
+	targets := make([]int64, nd)
+	for id := range targets {
+		targets[id] = free[id] - int64(margin)
+	}
+	memOf := func(ls []uint32) []int64 {
+		u := fitMemoryU(in, out.NCtx, ls)
+		m := make([]int64, nd)
+		for i := range u {
+			m[i] = int64(u[i])
+		}
+		return m
+	}
+	layers := make([]uint32, nd)
+	mem := memOf(layers)
+	unassigned := uint32(nL)
 	for id := nd - 1; id >= 0; id-- {
-		target := free[id] - int64(margin)
-		fits := func(n int) bool {
-			try := append([]int(nil), layers...)
-			try[id] = n
-			u, _ := fitMemory(in, out.NCtx, try, false)
-			return int64(u[id]) <= target
-		}
-		// llama.cpp's false-position search ends at the largest count that
-		// fits (memory grows with every layer); a bisection finds the same.
-		best := 0
-		if unassigned > 0 && fits(unassigned) {
-			best = unassigned
-		} else {
-			lo, hi := 0, unassigned // fits(lo) (0 layers: nothing), !fits(hi)
-			for hi-lo > 1 {
-				mid := (lo + hi) / 2
-				if fits(mid) {
-					lo = mid
-				} else {
-					hi = mid
+		high := append([]uint32(nil), layers...)
+		high[id] = unassigned
+		if high[id] > 0 {
+			memHigh := memOf(high)
+			if memHigh[id] > targets[id] {
+				delta := high[id] - layers[id]
+				for delta > 1 {
+					den := memHigh[id] - mem[id]
+					var q int64
+					if den != 0 {
+						q = int64(delta) * (targets[id] - mem[id]) / den
+					}
+					step := uint32(q)
+					step = max(step, 1)
+					step = min(step, delta-1)
+					test := append([]uint32(nil), layers...)
+					test[id] += step
+					memTest := memOf(test)
+					if memTest[id] <= targets[id] {
+						layers, mem = test, memTest
+						unassigned -= layers[id]
+					} else {
+						high, memHigh = test, memTest
+					}
+					delta = high[id] - layers[id]
 				}
+			} else {
+				layers = high
+				unassigned -= layers[id]
 			}
-			best = lo
 		}
-		layers[id] = best
-		unassigned -= best
 	}
-	ngl := 0
+	var sum uint32
 	for _, n := range layers {
-		ngl += n
+		sum += n
 	}
+	ngl := int(int32(sum)) // mparams.n_gpu_layers (int32) += n_layer (uint32)
 	out.NGPULayers = ngl
 	if nd > 1 {
-		out.TensorSplit = layers
+		out.TensorSplit = make([]int, nd)
+		for i, n := range layers {
+			out.TensorSplit[i] = int(n)
+		}
 	}
 	out.Note = fmt.Sprintf("%d of %d layers on the GPU(s), output layer on the CPU, context %d", ngl, nL, out.NCtx)
 	return out
@@ -290,6 +306,18 @@ func applyOffloadRules(in Input, devs []Device, shape graphShape, lay ctxLayout,
 	ub := uint64(lay.NUbatch)
 	devs[cpu].ComputeBytes = uint64(s.EmbeddingLength+lay.NCtxSeq+7) * ub * 4
 	partial := ngl <= nL
+	if nG >= 2 && !partial {
+		// pipeline parallelism: llama_context enables it with two or more GPUs,
+		// every layer offloaded, layer split and no tensor overrides, when the
+		// devices do async compute and events (CUDA does); the scheduler then
+		// keeps n_copies = 4 (GGML_SCHED_MAX_COPIES) of the graph's buffers.
+		// The rig measured ×2.7…×3.7 per device; ×4 is the bound. When that
+		// does not fit, llama.cpp retries without it ("retrying without
+		// pipeline parallelism"), so planning for it only costs layers.
+		for i := range devs {
+			devs[i].ComputeBytes *= pipelineCopies
+		}
+	}
 	if partial {
 		full := deviceCompute(shape, nL+1, nL, true)
 		devs[0].ComputeBytes = max(devs[0].ComputeBytes, full) + largestCPUMatrix(in, ngl)
@@ -323,4 +351,40 @@ func largestCPUMatrix(in Input, ngl int) uint64 {
 		}
 	}
 	return m
+}
+
+// pipelineCopies is GGML_SCHED_MAX_COPIES (ggml-backend.cpp), the n_copies of
+// llama.cpp's pipeline parallelism.
+const pipelineCopies = 4
+
+// cpuFallback is the plan with the GPUs hidden from llama.cpp (llama-server
+// -dev none): everything, compute included, in system RAM; the GPUs are listed
+// with nothing on them. It is the answer when not even -ngl 0 fits a GPU,
+// since a visible GPU receives the offloaded ops' compute buffer regardless.
+func cpuFallback(in Input) llamaPlan {
+	q := in
+	q.Target.GPUs = nil
+	p := planLlama(q, 0)
+	devs := make([]Device, len(in.Target.GPUs)+1)
+	for i, g := range in.Target.GPUs {
+		devs[i] = Device{Name: fmt.Sprintf("GPU%d", i), CapacityBytes: gpuFree(g)}
+	}
+	cpu := p.devices[len(p.devices)-1]
+	cpu.CapacityBytes = in.Target.RAMBytes
+	devs[len(devs)-1] = cpu
+	p.devices = devs
+	return p
+}
+
+// gpusHidden tells a report whose plan is cpuFallback's.
+func gpusHidden(r Report, in Input) bool {
+	if len(in.Target.GPUs) == 0 || r.GPULayers != 0 || len(r.Memory.Devices) <= len(in.Target.GPUs) {
+		return false
+	}
+	for _, d := range r.Memory.Devices[:len(in.Target.GPUs)] {
+		if d.TotalBytes != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -88,6 +88,13 @@ func moveExperts(in Input, full llamaPlan, n int) llamaPlan {
 		p.devices[d].WeightsBytes -= min(e, p.devices[d].WeightsBytes)
 		p.devices[cpu].WeightsBytes += e
 	}
+	if len(in.Target.GPUs) >= 2 && n > 0 {
+		// tensor overrides (-ot / --n-cpu-moe) disable pipeline parallelism:
+		// undo its copies (applyOffloadRules) on every device
+		for i := range p.devices {
+			p.devices[i].ComputeBytes /= pipelineCopies
+		}
+	}
 	ff := cmp.Or(s.FeedForwardLength, 4*s.EmbeddingLength)
 	ub := cmp.Or(in.NUbatch, 512)
 	used := max(s.ExpertUsedCount, 1)

@@ -62,3 +62,45 @@ func TestPredictLlamaFitSteps(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A MoE model too large for the GPU: the expert-offload plan keeps attention
+// and the output on the GPU, moves the experts of the first N blocks to system
+// RAM, fits, reads only the used experts' share per token from RAM — and beats
+// whole layers on the CPU, so it becomes the plan and the command says
+// --n-cpu-moe N.
+func TestMoEPlanBeatsLayerOffload(t *testing.T) {
+	s := toy(24)
+	s.ExpertCount, s.ExpertUsedCount = 64, 4
+	s.ExpertLayerBytes = make([]uint64, 24)
+	for i := range s.LayerBytes {
+		s.LayerBytes[i] = 400 << 20
+		s.ExpertLayerBytes[i] = 360 << 20 // 90% of a block is experts
+	}
+	s.TensorBytes = 24*400<<20 + 170<<20
+	in := Input{Summary: s, Context: 4096, Target: Target{GPUs: []GPU{{VRAMBytes: 6 << 30, BandwidthGBs: 500}}, RAMBytes: 64 << 30, CPUBandwidth: 50}}
+	r := Analyze(in)
+	m := r.MoE
+	if m == nil {
+		t.Fatal("no MoE plan for a MoE model that does not fit")
+	}
+	if !m.Fits || m.CPUMoELayers <= 0 || m.CPUMoELayers > 24 {
+		t.Fatalf("plan %+v", m)
+	}
+	if m.CPUActiveBytes*16 != m.CPUExpertBytes {
+		t.Errorf("a token reads 4 of 64 experts: active %d of %d", m.CPUActiveBytes, m.CPUExpertBytes)
+	}
+	if !m.Recommended || m.EstimatedThroughput <= m.LayerPlanThroughput {
+		t.Fatalf("expert offload should beat whole layers here: %+v", m)
+	}
+	if r.GPULayers != 25 || !strings.Contains(r.Command.LlamaServerLine, "--n-cpu-moe "+strconv.Itoa(m.CPUMoELayers)) {
+		t.Errorf("the report should adopt the plan: ngl %d, %s", r.GPULayers, r.Command.LlamaServerLine)
+	}
+	gpu := r.Memory.Devices[0]
+	if gpu.TotalBytes+(1<<20) > 6<<30 {
+		t.Errorf("GPU total %d over its memory", gpu.TotalBytes)
+	}
+	// a dense model gets no MoE plan
+	if d := Analyze(Input{Summary: toy(24), Target: in.Target}); d.MoE != nil {
+		t.Errorf("dense model got a MoE plan")
+	}
+}

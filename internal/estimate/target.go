@@ -40,6 +40,32 @@ func ramFits(p llamaPlan, in Input) bool {
 	return need <= t.RAMBytes
 }
 
+// settleTarget applies the target rules that can change a verdict.
+func settleTarget(r *Report, in Input) {
+	gpuTooSmall(r, in)
+	ramUnknown(r, in)
+}
+
+// gpuTooSmall: when not even -ngl 0 fits the GPUs (their runtime overhead and
+// compute buffer alone exceed a very small card), the model can still run on
+// the CPU with the GPU hidden from the engine (CUDA_VISIBLE_DEVICES=""), so it
+// is "too large even with CPU offload" only if system RAM cannot hold it.
+func gpuTooSmall(r *Report, in Input) {
+	if r.WillFit || len(in.Target.GPUs) == 0 || in.Engine == EngineVLLM {
+		return
+	}
+	cpuIn := in
+	cpuIn.Target.GPUs = nil
+	p := planLlama(cpuIn, 0)
+	if gpusFit(planLlama(in, 0), in) || !ramFits(p, cpuIn) {
+		return
+	}
+	fillMemory(r, p, cpuIn)
+	r.GPULayers, r.WillFit, r.FitsWithoutOffload, r.Verdict = 0, true, false, VerdictFitsOffload
+	r.Memory.CPUOffloadGB = r.Memory.ModelGB
+	r.Notes = append(r.Notes, "the GPU memory is too small to hold even the runtime buffers: everything runs on the CPU, with the GPU hidden from the engine")
+}
+
 // ramUnknown settles the verdict when system RAM could not be read: a model
 // the GPUs hold whole fits (the CPU side keeps only the token embeddings,
 // assumed to fit); anything else cannot be judged and is never called a fit.

@@ -63,3 +63,18 @@ func TestTensorSplit(t *testing.T) {
 		t.Fatalf("3:1 split gave %d and %d layers", l0, l1)
 	}
 }
+
+// TestGPUTooSmall: a GPU too small for even the runtime buffers does not make
+// a model that system RAM holds "too large".
+func TestGPUTooSmall(t *testing.T) {
+	s := toy(8)
+	tiny := GPU{Name: "GPU", VRAMBytes: 256 << 20, BandwidthGBs: 300}
+	r := Analyze(Input{Summary: s, Context: 4096, Target: Target{GPUs: []GPU{tiny}, RAMBytes: 24 << 30}})
+	if !r.WillFit || r.Verdict != VerdictFitsOffload || r.GPULayers != 0 || !strings.Contains(strings.Join(r.Notes, " "), "too small") {
+		t.Fatalf("tiny GPU, 24 GiB RAM: %s %v ngl %d %v", r.Verdict, r.WillFit, r.GPULayers, r.Notes)
+	}
+	r = Analyze(Input{Summary: s, Context: 4096, Target: Target{GPUs: []GPU{tiny}, RAMBytes: 256 << 20}})
+	if r.WillFit || r.Verdict != VerdictNoFit {
+		t.Fatalf("tiny GPU, tiny RAM: %s", r.Verdict)
+	}
+}

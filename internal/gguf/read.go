@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 	"sort"
 )
 
@@ -82,7 +81,7 @@ const (
 
 // ReadFile parses the header of a local GGUF file.
 func ReadFile(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -168,9 +168,10 @@ const maxString = 64 << 20
 
 // strLen reads a string length and checks it against the bytes that remain.
 func (w *window) strLen(what string) (uint64, error) {
-	n, err := w.u64(what + " length")
+	n, err := w.u64("string length")
 	if err != nil {
-		return 0, err
+		// what is only joined on failure: this runs for every token string.
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	if n > w.remaining() {
 		return 0, fmt.Errorf("%w: %s claims %d bytes at offset %d but only %d remain",

@@ -62,12 +62,12 @@ func trimSize(name string) string {
 
 func appleNote(g resolvedGPU) Note {
 	wiredLimitMB := g.wiredMB
-	total := float64(g.totalBytes) / (1 << 30)
-	ws := float64(g.VRAMBytes) / (1 << 30)
+	total := float64(g.totalBytes) / 1e9 // GB = 10^9 bytes, the unit of every figure fitbench prints
+	ws := float64(g.VRAMBytes) / 1e9
 	if wiredLimitMB > 0 {
-		return Note{Text: fmt.Sprintf("unified memory: the GPU may use %.1f of %.0f GiB (iogpu.wired_limit_mb = %d)", ws, total, wiredLimitMB)}
+		return Note{Text: fmt.Sprintf("unified memory: the GPU may use %.1f of %.1f GB (iogpu.wired_limit_mb = %d)", ws, total, wiredLimitMB)}
 	}
-	return Note{Text: fmt.Sprintf("unified memory: the GPU may use %.1f of %.0f GiB (Metal's default working set); CPU and GPU share the rest", ws, total),
+	return Note{Text: fmt.Sprintf("unified memory: the GPU may use %.1f of %.1f GB (Metal's default working set); CPU and GPU share the rest with macOS and open apps", ws, total),
 		CLI:  "sudo sysctl iogpu.wired_limit_mb=N raises the GPU's share",
 		Page: "macOS can raise the GPU's share (iogpu.wired_limit_mb)"}
 }

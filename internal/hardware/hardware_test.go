@@ -3,6 +3,7 @@ package hardware
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -170,6 +171,7 @@ func TestMatchNames(t *testing.T) {
 		{"4070 S", 0, "!unknown"},
 		{"AMD INSTINCT MI200 (MCM) OAM LC MBA HPE C2", 0, "!unknown"},
 		{"", 0, "!unknown"},
+		{strings.Repeat("RTX 4090 ", 1000), 0, "!unknown"},
 	}
 	if len(cases) < 100 {
 		t.Fatalf("only %d names", len(cases))
@@ -297,4 +299,20 @@ func TestParsePhysicalCores(t *testing.T) {
 	if got := ParsePhysicalCores("processor\t: 0\nmodel name\t: x\n"); got != 0 {
 		t.Fatalf("no core ids: got %d, want 0", got)
 	}
+}
+
+// FuzzMatch: any text is an answer or a MatchError, never a panic or a GPU
+// without memory.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{"", "[", "][", "[]", "/", "0x", "16 gb", "RTX 4090 ///", "Navi [a/b/c]", "M3 Max 0GB", "ä 4090 ™", "4060ti.16gb"} {
+		f.Add(s, 0.0)
+	}
+	f.Add("RTX 3080", math.NaN())
+	f.Add("RTX 3080", math.Inf(1))
+	f.Fuzz(func(t *testing.T, s string, mem float64) {
+		k, err := Match(s, mem)
+		if err == nil && (k.VRAMGiB <= 0 || k.BandwidthGBs <= 0) {
+			t.Fatalf("Match(%q, %g) = %+v", s, mem, k)
+		}
+	})
 }

@@ -134,8 +134,11 @@ func Resolve(h Hardware, o Override) (estimate.Target, []Note, error) {
 			if !slices.ContainsFunc(notes, func(n Note) bool { return strings.HasPrefix(n.Text, "unified memory") }) {
 				notes = append(notes, appleNote(g))
 			}
-			if o.RAMGB == 0 && !g.detected {
-				t.RAMBytes = g.totalBytes // a Mac named, not this machine
+			// The whole unified memory, not what vm_stat calls free: macOS
+			// compresses and pages out idle apps to make room, and the GPU
+			// side is already bounded by the working set.
+			if o.RAMGB == 0 {
+				t.RAMBytes = g.totalBytes
 			}
 		}
 		t.GPUs = append(t.GPUs, g.GPU)
@@ -182,7 +185,6 @@ type resolvedGPU struct {
 	unified    bool
 	totalBytes uint64 // Apple: the whole unified memory
 	wiredMB    uint64 // Apple: iogpu.wired_limit_mb of the detected Mac
-	detected   bool
 }
 
 // targetGPUs builds the GPU list: named GPUs (with sizes), sizes alone, or
@@ -210,6 +212,10 @@ func targetGPUs(h Hardware, o Override) ([]resolvedGPU, []Note, error) {
 		}
 	}
 	n := max(len(names), len(sizes), o.GPUs)
+	if n > maxGPUs {
+		return nil, nil, &OverrideError{Msg: fmt.Sprintf("%d GPUs is more than fitbench plans for (%d)", n, maxGPUs),
+			CLI: "give at most 64 GPU names or sizes", Page: "give at most 64 GPU names or sizes"}
+	}
 	if len(names) > 1 && len(names) != n || len(sizes) > 1 && len(sizes) != n {
 		return nil, nil, &OverrideError{Msg: fmt.Sprintf("%d GPU names and %d memory sizes for %d GPUs", len(names), len(sizes), n),
 			CLI:  "give one name (or size) for all GPUs, or one per GPU: --gpu 4090,3090 or --vram 24,12",
@@ -292,7 +298,6 @@ func detectedGPUs(h Hardware, o Override) ([]resolvedGPU, []Note, error) {
 		} else {
 			g = resolvedGPU{GPU: estimate.GPU{Name: k.Name, VRAMBytes: d.VRAMBytes, FreeBytes: d.FreeBytes, BandwidthGBs: k.BandwidthGBs, FP16TFLOPS: k.FP16TFLOPS}}
 		}
-		g.detected = true
 		if g.VRAMBytes == 0 {
 			notes = append(notes, Note{Text: fmt.Sprintf("detected GPU %q reports no memory: left out", d.Name),
 				CLI: "give its memory with --vram GB", Page: "enter its VRAM in GB"})
@@ -343,6 +348,10 @@ func slowest(ks []Known) Known {
 	return best
 }
 
+// maxGPUs bounds a target: one node, as llama.cpp's GGML_CUDA_MAX_DEVICES (16)
+// and an 8-GPU HGX are far below it.
+const maxGPUs = 64
+
 func gib(x float64) uint64 { return uint64(x * (1 << 30)) }
 
 // OverrideError is a contradictory or impossible hardware request.
@@ -360,19 +369,19 @@ func (o Override) validate() error {
 		return &OverrideError{Msg: fmt.Sprintf("%s %g is out of range", what, v), CLI: "give sizes in GiB, e.g. 24", Page: "give sizes in GB, e.g. 24"}
 	}
 	for _, v := range append([]float64{o.VRAMGB, o.RAMGB}, o.VRAMList...) {
-		if v < 0 || v > 100000 {
+		if !(v >= 0 && v <= 100000) { // also NaN
 			return bad("memory size", v)
 		}
 	}
 	for _, v := range o.TensorSplit {
-		if v < 0 || v > 1e6 {
+		if !(v >= 0 && v <= 1e6) {
 			return bad("tensor split share", v)
 		}
 	}
 	if len(o.TensorSplit) > 0 && slices.Max(o.TensorSplit) == 0 {
 		return &OverrideError{Msg: "tensor split has no positive share", CLI: "e.g. --tensor-split 3,1"}
 	}
-	if o.GPUs < 0 || o.GPUs > 64 {
+	if o.GPUs < 0 || o.GPUs > maxGPUs {
 		return &OverrideError{Msg: fmt.Sprintf("%d GPUs is out of range", o.GPUs), CLI: "--gpus takes 1 to 64"}
 	}
 	return nil

@@ -2,6 +2,7 @@ package hardware
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -106,7 +107,9 @@ func TestResolveMultiGPU(t *testing.T) {
 		{GPU: "4090,3090", TensorSplit: []float64{1}},
 		{GPU: "4090,3090,4080", VRAMList: []float64{24, 12}},
 		{VRAMGB: -1},
+		{VRAMGB: math.NaN()},
 		{GPU: "4090", TensorSplit: []float64{0}},
+		{GPU: strings.Repeat("4090,", 65)},
 	} {
 		var oe *OverrideError
 		if _, _, err := Resolve(Hardware{}, o); !errors.As(err, &oe) || oe.CLIHint() == "" && oe.Msg == "" {
@@ -154,7 +157,7 @@ func TestResolveApple(t *testing.T) {
 	h := Hardware{GPUs: []GPU{{Name: "Apple M2 Ultra", VRAMBytes: 192 * giB, Vendor: "apple"}},
 		RAMTotalBytes: 192 * giB, RAMAvailBytes: 150 * giB, WiredLimitMB: 180 << 10}
 	tg, notes, err = Resolve(h, Override{})
-	if err != nil || !tg.Unified || tg.GPUs[0].VRAMBytes != 180*giB || tg.RAMBytes != 150*giB ||
+	if err != nil || !tg.Unified || tg.GPUs[0].VRAMBytes != 180*giB || tg.RAMBytes != 192*giB ||
 		!strings.Contains(notesText(notes), "iogpu.wired_limit_mb = 184320") {
 		t.Fatalf("detected Mac: %+v %v %v", tg, notes, err)
 	}

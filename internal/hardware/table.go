@@ -151,6 +151,9 @@ func Lookup(name string) (Known, bool) {
 // on the 94 GB H100 NVL), rocm-smi likewise.
 const memTolerance = 0.10
 
+// maxNameLen bounds a GPU name: the longest driver name is under 70 bytes.
+const maxNameLen = 200
+
 // Match finds the table entry for a GPU name as a person types it ("4090",
 // "3080 Ti", "RTX 4060 Ti 16GB", "M3 Max 64GB") or as nvidia-smi / rocm-smi
 // print it ("NVIDIA GeForce RTX 3060 Laptop GPU", "NVIDIA A100-SXM4-80GB",
@@ -162,6 +165,12 @@ const memTolerance = 0.10
 // the name still fits several products, or sizes with different figures, and
 // the memory does not decide, the answer is a *MatchError listing them.
 func Match(input string, memGiB float64) (Known, error) {
+	if !(memGiB > 0) || math.IsInf(memGiB, 0) { // NaN, negative, ±Inf: no memory given
+		memGiB = 0
+	}
+	if len(input) > maxNameLen {
+		return Known{}, &MatchError{Input: input[:40] + "…", Kind: MatchUnknown}
+	}
 	var cands []cand
 	var alts []string
 	for _, alt := range alternatives(input) {

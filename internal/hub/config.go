@@ -84,6 +84,10 @@ type Client struct {
 
 	mu      sync.Mutex
 	allowed map[string]bool // hosts the endpoint redirected us to
+
+	public   string // the endpoint without user:password@, for messages and links
+	userinfo string // user:password from HF_ENDPOINT, never shown
+	badToken bool   // the token holds control characters: never sent
 }
 
 // New builds a client. An unparsable endpoint makes every call fail with a
@@ -109,9 +113,22 @@ func New(cfg Config) *Client {
 		cfg.MaxTreeEntries = DefaultMaxTreeEntries
 	}
 	c := &Client{cfg: cfg, token: cfg.Token, ua: cfg.UserAgent, allowed: map[string]bool{}}
+	c.public = cfg.Endpoint
 	if u, err := url.Parse(cfg.Endpoint); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		c.endpoint = u
+		if u.User != nil {
+			c.userinfo = u.User.String()
+			pub := *u
+			pub.User = nil
+			c.public = pub.String()
+		}
+	} else if err != nil || strings.Contains(cfg.Endpoint, "@") {
+		c.public = "(HF_ENDPOINT)" // unparsable: do not echo what may hold a password
 	}
+	// A token with a line break (a pasted file with CRLF, two tokens) would be
+	// refused by net/http on every request, each retried as a network error
+	// ("cannot reach the Hub" after 6.5 s); say what is wrong at once.
+	c.badToken = strings.IndexFunc(cfg.Token, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 	var base http.RoundTripper
 	var timeout time.Duration
 	if cfg.HTTPClient != nil {
@@ -145,7 +162,8 @@ func defaultTransport(d netx.Deadlines) *http.Transport {
 }
 
 // Endpoint returns the configured endpoint URL without a trailing slash.
-func (c *Client) Endpoint() string { return c.cfg.Endpoint }
+// Credentials written into HF_ENDPOINT are left out.
+func (c *Client) Endpoint() string { return c.public }
 
 // HTTPClient returns an *http.Client with the same rules as the Client's own
 // calls: only allowed hosts, Authorization only to the endpoint's host, redirects

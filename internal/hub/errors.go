@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -56,7 +57,7 @@ func IsKind(err error, k Kind) bool {
 func (c *Client) errorFromResponse(resp *http.Response, repo, rev, file string) *Error {
 	code := resp.Header.Get("X-Error-Code")
 	status := resp.StatusCode
-	page := c.cfg.Endpoint + "/" + repo
+	page := c.public + "/" + repo
 	e := &Error{Status: status}
 	switch {
 	case code == "GatedRepo":
@@ -67,10 +68,16 @@ func (c *Client) errorFromResponse(resp *http.Response, repo, rev, file string) 
 			e.Msg = fmt.Sprintf("%s is gated: you must be authenticated to download it", repo)
 		}
 		e.Hint = "accept the license on the model page (" + page + "), then set HF_TOKEN"
+		if c.token != "" {
+			e.Hint = "accept the license on the model page (" + page + ") with the account HF_TOKEN belongs to; the token was sent"
+		}
 	case code == "RepoNotFound" || (status == http.StatusNotFound && code == "" && repo != "" && file == "" && rev == ""):
 		e.Kind = RepoNotFound
 		e.Msg = fmt.Sprintf("repository %s not found (or it is private)", repo)
 		e.Hint = "check the repo id; for a private repo set HF_TOKEN to a token that can read it"
+		if c.token != "" {
+			e.Hint = "check the repo id; HF_TOKEN was sent, so if the repo is private that token's account cannot read it"
+		}
 	case code == "RevisionNotFound":
 		e.Kind = RevisionNotFound
 		e.Msg = fmt.Sprintf("revision %q not found in %s", rev, repo)
@@ -90,7 +97,12 @@ func (c *Client) errorFromResponse(resp *http.Response, repo, rev, file string) 
 	case status == http.StatusUnauthorized:
 		e.Kind = Unauthorized
 		e.Msg = "the Hub rejected the credentials (HTTP 401)"
-		e.Hint = "check HF_TOKEN (or $HF_HOME/token)"
+		e.Hint = "set HF_TOKEN to a Hugging Face token that can read the repo"
+		if c.token != "" {
+			e.Msg = "the Hub rejected HF_TOKEN (HTTP 401): the token is invalid"
+			e.Hint = "the token (HF_TOKEN or $HF_HOME/token) is mistyped, expired or revoked: create a new one at " +
+				c.public + "/settings/tokens, or unset it for public repos"
+		}
 	case status == http.StatusForbidden && resp.Request != nil && c.endpoint != nil && resp.Request.URL.Host != c.endpoint.Host:
 		e.Kind = Expired
 		e.Msg = "the download URL was refused by the CDN (expired signature)"
@@ -112,10 +124,20 @@ func hostOf(r *http.Request) string {
 	return r.URL.Host
 }
 
-// redact removes the token from s, in case a server echoed it back.
+// redact removes the token, and credentials written into HF_ENDPOINT
+// (http://user:secret@host), from s, in case a server or an error echoed them.
 func (c *Client) redact(s string) string {
 	if c.token != "" {
 		s = strings.ReplaceAll(s, c.token, "***")
+	}
+	if c.userinfo != "" {
+		s = strings.ReplaceAll(s, c.userinfo+"@", "")
+		if u, err := url.Parse(c.cfg.Endpoint); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				s = strings.ReplaceAll(s, pw, "***")
+			}
+			s = strings.ReplaceAll(s, u.User.Username()+":***@", "") // net/http's own masking
+		}
 	}
 	return s
 }

@@ -35,6 +35,10 @@ func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	r.Header.Set("User-Agent", t.c.ua)
 	r.Header.Del("Authorization")
 	if t.c.token != "" && r.URL.Host == t.c.endpoint.Host && r.URL.Scheme == t.c.endpoint.Scheme {
+		if t.c.badToken {
+			return nil, &Error{Kind: Unauthorized, Msg: "invalid token: HF_TOKEN (or $HF_HOME/token) contains a line break or another control character",
+				Hint: "set HF_TOKEN to the token alone (hf_…), on one line, without quotes"}
+		}
 		r.Header.Set("Authorization", "Bearer "+t.c.token)
 	}
 	return t.base.RoundTrip(r)

@@ -70,8 +70,17 @@ func (c *Client) Variants(ctx context.Context, repo, rev string) (*Listing, erro
 	return l, nil
 }
 
+// MaxFileSize is the largest file size a listing may claim (1 PiB: the
+// largest GGUF files are tens of GB); a variant's sum stays below
+// MaxFileSize×maxShards, far from overflowing.
+const (
+	MaxFileSize = int64(1) << 50
+	maxShards   = 4096
+)
+
 // BuildListing groups tree entries into variants (exported for tests and for
 // callers that already hold a tree).
+
 func BuildListing(repo, commit string, entries []TreeEntry) *Listing {
 	l := &Listing{Repo: repo, Commit: commit, Variants: []Variant{}}
 	files := map[string]File{}
@@ -94,14 +103,22 @@ func BuildListing(repo, commit string, entries []TreeEntry) *Listing {
 			models = append(models, e.Path)
 		}
 	}
+groups:
 	for _, g := range gguf.GroupSplits(models) {
 		v := Variant{Dir: path.Dir(g.Files[0]), Incomplete: !g.Complete}
 		if v.Dir == "." {
 			v.Dir = ""
 		}
 		for _, p := range g.Files {
+			// A size no file can have (negative, or past MaxFileSize) is
+			// a broken or hostile listing: such a variant is not offered, so
+			// nothing sums to a negative size that "fits" (issue 14.6).
+			sz := files[p].Size
+			if sz < 0 || sz > MaxFileSize || v.SizeBytes > MaxFileSize*maxShards-sz {
+				continue groups
+			}
 			v.Files = append(v.Files, files[p])
-			v.SizeBytes += files[p].Size
+			v.SizeBytes += sz
 		}
 		v.Quant = QuantLabel(g.Files[0])
 		if v.Quant == "" {

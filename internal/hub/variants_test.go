@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,28 @@ func TestQuantLabel(t *testing.T) {
 	}
 	if got := dirQuant("UD-Q4_K_XL"); got != "UD-Q4_K_XL" {
 		t.Errorf("dirQuant = %q", got)
+	}
+}
+
+// TestImpossibleSizesRejected (issue 14.6): two shards of 2^63−1 bytes summed
+// to −2 and "fit"; a −5-byte variant "fit". Variants with sizes no file can
+// have are not offered.
+func TestImpossibleSizesRejected(t *testing.T) {
+	lfs := func(p string, size int64) TreeEntry {
+		e := TreeEntry{Type: "file", Path: p, Size: 100}
+		e.LFS = &struct {
+			OID  string `json:"oid"`
+			Size int64  `json:"size"`
+		}{OID: "ab", Size: size}
+		return e
+	}
+	l := BuildListing("org/x-GGUF", "c", []TreeEntry{
+		lfs("big-Q8_0-00001-of-00002.gguf", math.MaxInt64),
+		lfs("big-Q8_0-00002-of-00002.gguf", math.MaxInt64),
+		lfs("neg-Q4_0.gguf", -5),
+		lfs("ok-Q4_K_M.gguf", 4_000_000_000),
+	})
+	if len(l.Variants) != 1 || l.Variants[0].Quant != "Q4_K_M" || l.Variants[0].SizeBytes != 4_000_000_000 {
+		t.Fatalf("variants: %+v", l.Variants)
 	}
 }

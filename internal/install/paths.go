@@ -2,9 +2,29 @@ package install
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 )
+
+// UnsafeNameError refuses a repo or file name from the Hub's listing that
+// could escape the data directory. It is the listing's fault, not
+// fitbench's: the API answers 422, not 500 (issue 14.6).
+type UnsafeNameError struct {
+	What, Name string // "repo name" or "file name"
+}
+
+func (e *UnsafeNameError) Error() string {
+	if e.What == "repo name" {
+		return fmt.Sprintf("refusing unsafe repo name %q", e.Name)
+	}
+	return fmt.Sprintf("refusing unsafe file name %q in the listing", e.Name)
+}
+
+func (e *UnsafeNameError) HTTPStatus() int { return http.StatusUnprocessableEntity }
+func (e *UnsafeNameError) ErrorHint() string {
+	return "the repo's listing names a path fitbench will not write to; choose another repo or variant"
+}
 
 // Where a Hub model's files go: models/<org>/<repo>/<path inside the repo>.
 //
@@ -20,7 +40,7 @@ import (
 func repoDir(models, repo string) (string, error) {
 	org, name, ok := strings.Cut(repo, "/")
 	if !ok || !safeSegment(org) || !safeSegment(name) {
-		return "", fmt.Errorf("refusing unsafe repo name %q", repo)
+		return "", &UnsafeNameError{What: "repo name", Name: repo}
 	}
 	return filepath.Join(models, org, name), nil
 }
@@ -35,7 +55,7 @@ func safeSegment(s string) bool {
 // NULs — a hostile listing must never make fitbench write outside the data
 // directory.
 func safeFile(dir, repoPath string) (string, error) {
-	bad := fmt.Errorf("refusing unsafe file name %q in the listing", repoPath)
+	bad := &UnsafeNameError{What: "file name", Name: repoPath}
 	if repoPath == "" || strings.ContainsAny(repoPath, "\\\x00") || strings.HasPrefix(repoPath, "/") {
 		return "", bad
 	}

@@ -5,6 +5,7 @@ package install
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -202,4 +203,86 @@ func TestMigratePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	installedRow(t, w, q8.ModelID)
+}
+
+// TestUnsafeListingNameIs4xx (issue 14.6): a hostile listing path was
+// answered 500 "see logs"; it is the listing's fault, so the API says 422.
+func TestUnsafeListingNameIs4xx(t *testing.T) {
+	for _, err := range []error{
+		func() error { _, err := safeFile(t.TempDir(), "../../x.gguf"); return err }(),
+		func() error { _, err := repoDir(t.TempDir(), "../x"); return err }(),
+	} {
+		var st interface{ HTTPStatus() int }
+		if !errors.As(err, &st) || st.HTTPStatus() < 400 || st.HTTPStatus() >= 500 {
+			t.Errorf("%v: not a 4xx error", err)
+		}
+	}
+}
+
+// TestRegistryReplacedUnderARunningProcess (issue 14.6): with registry.db
+// and its WAL deleted under a running server, installs reported success and
+// vanished on restart. The replaced file is detected and the install refused.
+func TestRegistryReplacedUnderARunningProcess(t *testing.T) {
+	w := newWorld(t, localhub.Options{})
+	m := w.manager(nil)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(w.dir.DB() + suffix)
+	}
+	_, err := m.Install(context.Background(), Request{Repo: repo, Quant: "Q8_0"})
+	if !errors.Is(err, registry.ErrReplaced) {
+		t.Fatalf("install with the registry file deleted: %v", err)
+	}
+	var st interface{ HTTPStatus() int }
+	if !errors.As(err, &st) || st.HTTPStatus() != 503 {
+		t.Errorf("not a 503: %v", err)
+	}
+}
+
+// blockingBench stands in for the engine (only its duration matters here):
+// it holds the benchmark phase until released.
+type blockingBench struct{ started, release chan struct{} }
+
+func (b *blockingBench) Benchmark(ctx context.Context, id string, samples int, progress func(int, int)) error {
+	close(b.started)
+	<-b.release
+	return nil
+}
+
+// TestRemoveRefusedDuringBenchmark (issue 14.4): `fitbench rm` while the
+// server benchmarked the model deleted the row under the running job, which
+// then failed on a foreign key. Remove (what rm and DELETE call) takes the
+// model's job lock and refuses while the benchmark holds it; the lock is a
+// flock per open file, so a second handle here conflicts exactly as a
+// second process does.
+func TestRemoveRefusedDuringBenchmark(t *testing.T) {
+	w := newWorld(t, localhub.Options{})
+	ctx := context.Background()
+	if _, err := w.manager(nil).Install(ctx, Request{Repo: repo, Quant: "Q8_0"}); err != nil {
+		t.Fatal(err)
+	}
+	b := &blockingBench{started: make(chan struct{}), release: make(chan struct{})}
+	m := New(Config{DB: w.db, Dir: w.dir, Hub: w.manager(nil).cfg.Hub, Fetcher: NewDownloader(), Bench: b,
+		Logger: w.manager(nil).cfg.Logger})
+	id := "testorg/Pipe-GGUF:Q8_0"
+	if _, err := m.StartBenchmark(ctx, id, 1); err != nil {
+		t.Fatal(err)
+	}
+	<-b.started
+	md, err := w.db.GetModel(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Remove(ctx, w.db, w.dir, md, false)
+	var be *BusyError
+	if !errors.As(err, &be) || !errors.Is(err, ErrBusy) {
+		t.Errorf("Remove during a benchmark: %v", err)
+	}
+	if _, err := w.db.GetModel(ctx, id); err != nil {
+		t.Errorf("the row went away during the benchmark: %v", err)
+	}
+	close(b.release)
+	m.Wait()
+	if _, err := Remove(ctx, w.db, w.dir, md, false); err != nil {
+		t.Errorf("Remove after the benchmark: %v", err)
+	}
 }

@@ -50,6 +50,9 @@ func (m *Manager) plan(ctx context.Context, req Request) (*plan, error) {
 	if req.Repo == "" {
 		return nil, errors.New("no model given: pass a Hugging Face URL or org/repo[:QUANT]")
 	}
+	if err := m.cfg.DB.CheckFile(); err != nil {
+		return nil, err // an install recorded in a deleted registry would vanish on restart
+	}
 	l, err := m.cfg.Hub.Variants(ctx, req.Repo, req.Revision)
 	if err != nil {
 		return nil, err
@@ -78,9 +81,12 @@ func (m *Manager) plan(ctx context.Context, req Request) (*plan, error) {
 			return nil, err
 		}
 	}
-	if v.MMProj != nil {
-		if _, err := safeFile(destDir, v.MMProj.Path); err != nil {
+	if mm := v.MMProj; mm != nil {
+		if _, err := safeFile(destDir, mm.Path); err != nil {
 			return nil, err
+		}
+		if mm.Size <= 0 || mm.Size > hub.MaxFileSize {
+			return nil, fmt.Errorf("%s lists the vision projector %s with an impossible size (%d bytes); refusing the listing", l.Repo, mm.Path, mm.Size)
 		}
 	}
 	return &plan{modelID: ModelID(l.Repo, *v), req: req, listing: l, variant: *v, destDir: destDir}, nil

@@ -68,6 +68,10 @@ func (h *Hub) withRepo(w http.ResponseWriter, r *http.Request, org, name, rev st
 	}
 	token, hasToken := bearer(r)
 	valid := hasToken && slices.Contains(h.opts.Tokens, token)
+	if hasToken && !valid && h.opts.RejectInvalidTokens {
+		writeError(w, http.StatusUnauthorized, "", "Invalid credentials in Authorization header")
+		return
+	}
 	if rp == nil || (rp.Private && !valid) {
 		status := http.StatusUnauthorized
 		if hasToken {

@@ -31,6 +31,11 @@ type Options struct {
 	BandwidthPerConn int64         // bytes/s per CDN connection; 0 = unlimited
 	URLTTL           time.Duration // signed CDN URLs expire after this; 0 = 1h
 	Tokens           []string      // tokens accepted for gated/private repos
+	// RejectInvalidTokens answers 401 "Invalid credentials" to any request
+	// whose bearer token is not in Tokens, as the real Hub does for a
+	// mistyped or revoked token (by default it is treated as a valid token
+	// without access).
+	RejectInvalidTokens bool
 }
 
 // Counter keys reported by Counts.

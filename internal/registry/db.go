@@ -36,6 +36,8 @@ type DB struct {
 	path string
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // read pool
+
+	ident os.FileInfo // the opened file, for CheckFile (identity.go)
 }
 
 // pragmas are applied to every connection, busy_timeout first so that even
@@ -98,6 +100,7 @@ func OpenContext(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("registry: %s: %w", path, err)
 	}
+	db.remember()
 	return db, nil
 }
 

@@ -48,8 +48,9 @@ func gpu(name string, free uint64) estimate.GPU {
 }
 
 // Scenarios sizes the devices for one model and settings: full offload on one
-// GPU and on two unequal GPUs (2:1), partial offload on one and on two, a GPU
-// too small for any layer, and no GPU at all.
+// GPU, on two GPUs with room for pipeline parallelism and on two unequal GPUs
+// (2:1) without it, partial offload on one and on two, a GPU too small for any
+// layer, and no GPU at all.
 func Scenarios(base estimate.Input) []Scenario {
 	in := base
 	in.Target = estimate.Target{GPUs: []estimate.GPU{gpu("big", 64<<30)}, RAMBytes: RAM}
@@ -57,8 +58,14 @@ func Scenarios(base estimate.Input) []Scenario {
 	full := estimate.Analyze(in)
 	need := full.Memory.Devices[0].TotalBytes - full.Memory.Devices[0].OverheadBytes // what the layers need on a GPU
 	oh := uint64(estimate.DefaultGPUOverhead)
+	// two GPUs with room for every layer and pipeline parallelism's copies
+	in2 := in
+	in2.Target = estimate.Target{GPUs: []estimate.GPU{gpu("big0", 64<<30), gpu("big1", 32<<30)}, RAMBytes: RAM}
+	pp := estimate.Analyze(in2).Memory.Devices
+	pp0, pp1 := pp[0].TotalBytes-pp[0].OverheadBytes, pp[1].TotalBytes-pp[1].OverheadBytes
 	return []Scenario{
 		{"1gpu-full", []estimate.GPU{gpu("g0", oh+need*2)}},
+		{"2gpu-full-pipeline", []estimate.GPU{gpu("g0", oh+pp0*5/4), gpu("g1", oh+pp1*5/4)}},
 		{"2gpu-full-2:1", []estimate.GPU{gpu("g0", oh+need*4/3), gpu("g1", oh+need*2/3)}},
 		{"1gpu-partial", []estimate.GPU{gpu("g0", oh+need*55/100)}},
 		{"2gpu-partial-2:1", []estimate.GPU{gpu("g0", oh+need*40/100), gpu("g1", oh+need*20/100)}},
@@ -121,7 +128,7 @@ func FitCases(in estimate.Input) []FitCase {
 		{"roomy", []estimate.GPU{gpu("g0", oh+m+need*3/2)}, 0},
 		{"ctx-cut", []estimate.GPU{gpu("g0", oh+m+need-d.KVBytes/4)}, 0},
 		{"layers-cut", []estimate.GPU{gpu("g0", oh+m+need/3)}, 0},
-		{"2gpu-layers", []estimate.GPU{gpu("g0", oh+m+need/4), gpu("g1", oh+m+need/8)}, 0},
+		{"2gpu-layers", []estimate.GPU{gpu("g0", oh+m+need*6/10), gpu("g1", oh+m+need*4/10)}, 0},
 		{"user-ctx", []estimate.GPU{gpu("g0", oh+m+need/2)}, in.Summary.ContextLength},
 	}
 }

@@ -24,9 +24,18 @@ var knownFitGaps = map[string]string{
 	// the first GPU's compute buffer at partial offload (ops offloaded from
 	// CPU layers) is modelled as the whole graph plus the largest CPU matrix:
 	// −21…+8% against the rig, which moves the layer count by one here
-	"m-f16-mha/2gpu-layers": "ngl +1 (partial-offload compute underestimated)",
-	"m-f16-mha/user-ctx":    "ngl +1 (partial-offload compute underestimated)",
-	"m-q8-gqa8/user-ctx":    "ngl −1 (partial-offload compute overestimated)",
+	"m-f16-mha/user-ctx": "ngl +1 (partial-offload compute underestimated)",
+	"m-q8-gqa8/user-ctx": "ngl −1 (partial-offload compute overestimated)",
+	// two GPUs: the per-GPU compute buffers of a model split over two devices
+	// are off by −9…+105% (the first GPU holds about the whole graph, the last
+	// often less than its share), so the layer count of the last GPU differs
+	"m-q8-gqa8/2gpu-layers":   "ngl 7 (5+2) vs 8 (5+3)",
+	"m-qwen2-f16/2gpu-layers": "ngl 3 (2+1) vs 4 (2+2)",
+	// llama_params_fit's own uint32 wrap-around (n_unassigned is reduced by the
+	// device's whole count at every accepted step): it chose -ngl 2 with
+	// tensor split [4294967295, 3]. PredictLlamaFit reproduces the arithmetic
+	// but not the memory figures that trigger it here.
+	"m-f16/2gpu-layers": "llama.cpp wrapped: ts [4294967295, 3]",
 }
 
 // TestPredictLlamaFitMatchesRig: fitbench's prediction of llama_params_fit

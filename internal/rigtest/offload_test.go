@@ -24,6 +24,12 @@ var (
 	boundTotal   = [2]float64{-0.12, 1.00}
 )
 
+// Under pipeline parallelism (two GPUs, every layer offloaded) fitbench
+// charges GGML_SCHED_MAX_COPIES (4) × its per-device replay, an upper bound:
+// the rig measured ×1.5…×3.7 per device, so over-estimates up to +500% are a
+// known gap there (docs/ESTIMATES.md); under-estimates stay bounded as above.
+var boundPipeline = [2]float64{-0.12, 5.0}
+
 // below this many bytes a difference is noise (CUDA row padding, alignment)
 const slack = 64 << 10
 
@@ -57,7 +63,7 @@ func TestOffloadMatchesRig(t *testing.T) {
 			}
 		}
 	}
-	if n < len(paths)*12 {
+	if n < len(paths)*14 {
 		t.Fatalf("only %d rig comparisons ran", n)
 	}
 }
@@ -66,6 +72,10 @@ func checkComparison(t *testing.T, c *Comparison) {
 	t.Helper()
 	r := c.Report
 	cmd := strings.Join(c.Args, " ")
+	if r.Verdict == estimate.VerdictNoFit {
+		// every scenario has RAM for the whole model: some plan must run
+		t.Errorf("%s: fitbench says it does not fit with %d GiB of RAM", c.Label, RAM>>30)
+	}
 	if r.Verdict != estimate.VerdictNoFit {
 		// fitbench said it runs: the rig must load, allocate and decode
 		if !c.Rig.OK {
@@ -89,9 +99,13 @@ func checkComparison(t *testing.T, c *Comparison) {
 		}
 		cmp(t, l, "weights", o.WeightsBytes, e.WeightsBytes, boundExact)
 		cmp(t, l, "kv", o.KVBytes, e.KVBytes, boundExact)
-		cmp(t, l, "compute", o.ComputeBytes, e.ComputeBytes, boundCompute)
+		bc, bt := boundCompute, boundTotal
+		if strings.Contains(c.Label, "pipeline") && r.GPULayers == r.TotalLayers {
+			bc, bt = boundPipeline, boundPipeline
+		}
+		cmp(t, l, "compute", o.ComputeBytes, e.ComputeBytes, bc)
 		cmp(t, l, "output", o.OutputBytes, e.OutputBytes, boundExact)
-		cmp(t, l, "total", o.TotalBytes-o.OverheadBytes, e.TotalBytes, boundTotal)
+		cmp(t, l, "total", o.TotalBytes-o.OverheadBytes, e.TotalBytes, bt)
 	}
 }
 

@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/fitbench/fitbench/internal/batch"
 	"github.com/fitbench/fitbench/internal/install"
@@ -88,6 +89,9 @@ type Config struct {
 	// AllowedHosts are extra Host header values (host or host:port) accepted
 	// besides the loopback names, e.g. the machine's LAN name when binding 0.0.0.0.
 	AllowedHosts []string
+	// BodyTimeout bounds reading a request body (0 = 15 s): 300 connections
+	// sending bodies at 1 byte/s were all held open (issue 14.6).
+	BodyTimeout time.Duration
 }
 
 // Registry is the part of *registry.DB the server reads (and deletes from).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,7 +27,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ne net.Error // a read deadline (decode answers 408)
+		if errors.As(err, &mbe) || errors.As(err, &ne) {
 			return err
 		}
 		if errors.Is(err, io.EOF) {
@@ -50,7 +52,7 @@ func (s *Server) handleAnalyze(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req AnalyzeRequest
-	if err := decodeJSON(w, r, maxAnalyzeBody, &req); err != nil {
+	if err := s.decode(w, r, maxAnalyzeBody, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -92,7 +94,7 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req InstallRequest
-	if err := decodeJSON(w, r, maxSmallBody, &req); err != nil {
+	if err := s.decode(w, r, maxSmallBody, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -73,7 +73,7 @@ func (s *Server) handleModelPost(w http.ResponseWriter, r *http.Request) {
 		Samples int `json:"samples"`
 	}
 	if r.ContentLength != 0 {
-		if err := decodeJSON(w, r, maxSmallBody, &body); err != nil {
+		if err := s.decode(w, r, maxSmallBody, &body); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -14,7 +14,8 @@
 // -ctk/--cache-type-k, -ctv/--cache-type-v, -ts/--tensor-split A,B, -sm/--split-mode
 // none|layer|row, -mg/--main-gpu, -ot/--override-tensor PAT=BUFT[,…], -cmoe/--cpu-moe,
 // -ncmoe/--n-cpu-moe N, -b/--batch-size, -ub/--ubatch-size, --swa-full,
-// -fit/--fit on|off, -fitt/--fit-target MiB, -fitc/--fit-ctx N, --no-mmap, -t N.
+// -fit/--fit on|off, -fitt/--fit-target MiB, -fitc/--fit-ctx N, --no-mmap, -t N,
+// -dev/--device none|NAME[,…].
 // Rig flags: -n N (tokens to decode, default 4), --fit-only (run llama_params_fit,
 // print its choice, do not load).
 #include "simgpu.h"
@@ -69,6 +70,8 @@ struct opts {
     int threads = 0;
     int n_decode = 4;
     bool fit_only = false;
+    bool dev_set = false;
+    std::vector<std::string> devices; // -dev: names, empty with dev_set = none
 };
 
 [[noreturn]] void usage(const std::string & msg) {
@@ -162,6 +165,11 @@ opts parse(int argc, char ** argv) {
         else if (a == "-t" || a == "--threads") o.threads = to_int(a, val());
         else if (a == "-n" || a == "--n-predict") o.n_decode = to_int(a, val());
         else if (a == "--fit-only") o.fit_only = true;
+        else if (a == "-dev" || a == "--device") {
+            o.dev_set = true;
+            std::string v = val();
+            if (v != "none") o.devices = split(v, ',');
+        }
         else usage("unknown flag " + a);
     }
     if (o.model.empty()) usage("-m MODEL is required");
@@ -234,6 +242,17 @@ int main(int argc, char ** argv) {
     for (size_t i = 0; i < o.ts.size() && i < tensor_split.size(); i++) tensor_split[i] = o.ts[i];
     mp.tensor_split = tensor_split.data();
     mp.use_mmap = o.mmap;
+    // -dev: the devices to offload to, NULL-terminated (none = an empty list)
+    std::vector<ggml_backend_dev_t> devlist;
+    if (o.dev_set) {
+        for (auto & name : o.devices) {
+            ggml_backend_dev_t d = ggml_backend_dev_by_name(name.c_str());
+            if (!d) usage("unknown device " + name);
+            devlist.push_back(d);
+        }
+        devlist.push_back(nullptr);
+        mp.devices = devlist.data();
+    }
 
     // -ot, --cpu-moe and --n-cpu-moe become tensor buffer overrides, in arg.cpp's order
     std::vector<std::string> patterns; // keep the strings alive

@@ -13,8 +13,11 @@
 //     replaced, like ggml_backend_cuda_host_buffer_type_alloc_buffer.
 //   - supports_buft: only this device's own buffer type (not the host type).
 //   - offload_op: get_op_batch_size(op) >= 32.
-//   - get_props: async off (the CPU computes synchronously), host_buffer on,
-//     buffer_from_host_ptr off, events off.
+//   - get_props: async and events on, host_buffer on, buffer_from_host_ptr
+//     off, as CUDA's: with two or more GPUs and every layer offloaded,
+//     llama_context then enables pipeline parallelism (n_copies = 4), which
+//     changes the compute buffers. The compute itself is synchronous, so the
+//     events are no-ops. FITBENCH_SIMGPU_SYNC=1 reports async/events off.
 // supports_op asks the CPU device, since the CPU is what computes: an op the CPU
 // cannot compute must not be placed here. (CUDA supports every op llama.cpp's
 // graphs use for the dense architectures fitbench generates.)
@@ -283,6 +286,13 @@ ggml_guid_t backend_guid() {
     return &guid;
 }
 
+// events: the CPU computes synchronously, so an event is complete when recorded
+ggml_backend_event_t dev_event_new(ggml_backend_dev_t dev) { return new ggml_backend_event{dev, nullptr}; }
+void dev_event_free(ggml_backend_dev_t, ggml_backend_event_t event) { delete event; }
+void dev_event_synchronize(ggml_backend_dev_t, ggml_backend_event_t) {}
+void backend_event_record(ggml_backend_t, ggml_backend_event_t) {}
+void backend_event_wait(ggml_backend_t, ggml_backend_event_t) {}
+
 const ggml_backend_i kBackendIface = {
     /* .get_name           = */ backend_get_name,
     /* .free               = */ backend_free,
@@ -295,8 +305,8 @@ const ggml_backend_i kBackendIface = {
     /* .graph_plan_update  = */ nullptr,
     /* .graph_plan_compute = */ nullptr,
     /* .graph_compute      = */ backend_graph_compute,
-    /* .event_record       = */ nullptr,
-    /* .event_wait         = */ nullptr,
+    /* .event_record       = */ backend_event_record,
+    /* .event_wait         = */ backend_event_wait,
     /* .graph_optimize     = */ nullptr,
     /* .graph_reserve      = */ nullptr,
     /* .buffer_size        = */ nullptr,
@@ -334,7 +344,8 @@ void dev_get_props(ggml_backend_dev_t dev, ggml_backend_dev_props * props) {
     props->type = GGML_BACKEND_DEVICE_TYPE_GPU;
     props->device_id = nullptr;
     dev_get_memory(dev, &props->memory_free, &props->memory_total);
-    props->caps = {/* async */ false, /* host_buffer */ true, /* buffer_from_host_ptr */ false, /* events */ false};
+    bool async = std::getenv("FITBENCH_SIMGPU_SYNC") == nullptr;
+    props->caps = {/* async */ async, /* host_buffer */ true, /* buffer_from_host_ptr */ false, /* events */ async};
     props->compute_major = 8;
     props->compute_minor = 6;
     props->library = "SIMGPU";
@@ -386,9 +397,9 @@ const ggml_backend_device_i kDeviceIface = {
     /* .supports_op          = */ dev_supports_op,
     /* .supports_buft        = */ dev_supports_buft,
     /* .offload_op           = */ dev_offload_op,
-    /* .event_new            = */ nullptr,
-    /* .event_free           = */ nullptr,
-    /* .event_synchronize    = */ nullptr,
+    /* .event_new            = */ dev_event_new,
+    /* .event_free           = */ dev_event_free,
+    /* .event_synchronize    = */ dev_event_synchronize,
     /* .reset                = */ nullptr,
 };
 

@@ -113,7 +113,11 @@ func run() error {
 				return fmt.Errorf("%s/%s: the rig printed no fit", estimatetest.Models[i].Name, fc.Name)
 			}
 			g := res.Fit
-			ok := g.NCtx == pred.NCtx && g.NGPULayers == pred.NGPULayers
+			gotCtx := g.NCtx
+			if gotCtx == 0 { // left unset: the training context
+				gotCtx = sums[i].ContextLength
+			}
+			ok := gotCtx == pred.NCtx && g.NGPULayers == pred.NGPULayers
 			if len(fc.GPUs) > 1 && pred.TensorSplit != nil {
 				for d := range pred.TensorSplit {
 					ok = ok && d < len(g.TensorSplit) && int(g.TensorSplit[d]) == pred.TensorSplit[d]
@@ -125,8 +129,8 @@ func run() error {
 				agree++
 				mark = "same"
 			}
-			fmt.Printf("%-12s %-12s llama.cpp n_ctx=%5d ngl=%3d ts=%-8v fitbench n_ctx=%5d ngl=%3d ts=%-8v %s\n", estimatetest.Models[i].Name,
-				fc.Name, g.NCtx, g.NGPULayers, g.TensorSplit, pred.NCtx, pred.NGPULayers, pred.TensorSplit, mark)
+			fmt.Printf("%-12s %-12s llama.cpp n_ctx=%5d ngl=%3d ts=%-6s | fitbench n_ctx=%5d ngl=%3d ts=%-6s %s\n", estimatetest.Models[i].Name,
+				fc.Name, gotCtx, g.NGPULayers, tsText(g.TensorSplit, len(fc.GPUs)), pred.NCtx, pred.NGPULayers, tsInts(pred.TensorSplit), mark)
 		}
 	}
 	fmt.Printf("fit choices identical: %d of %d (%.0f%%)\n", agree, n, 100*float64(agree)/float64(max(n, 1)))
@@ -208,4 +212,33 @@ func within(xs []float64, lim float64) float64 {
 		}
 	}
 	return float64(n) / float64(len(xs))
+}
+
+// tsText prints llama_params_fit's tensor split (only meaningful on 2+ GPUs).
+func tsText(ts []float64, n int) string {
+	if n < 2 || len(ts) == 0 {
+		return "-"
+	}
+	out := ""
+	for i, x := range ts {
+		if i > 0 {
+			out += ","
+		}
+		out += fmt.Sprint(int(x))
+	}
+	return out
+}
+
+func tsInts(ts []int) string {
+	if len(ts) == 0 {
+		return "-"
+	}
+	out := ""
+	for i, x := range ts {
+		if i > 0 {
+			out += ","
+		}
+		out += fmt.Sprint(x)
+	}
+	return out
 }
