@@ -110,6 +110,9 @@ func runInstall(ctx context.Context, e env) error {
 		return gerr
 	}
 	fmt.Fprintf(e.stdout, "installed %s (id %d, %s) at %s\n", m.ModelID, m.ID, m.Status, m.LocalPath)
+	if m.Projector != nil {
+		fmt.Fprintf(e.stdout, "vision projector at %s (given to the engine with the model)\n", m.Projector.Path)
+	}
 	if run != nil {
 		fmt.Fprintln(e.stdout, "\nBenchmark (each measurement beside the estimate for the run's own settings):")
 		if err := printRun(e.stdout, run); err != nil {

@@ -86,6 +86,9 @@ func runShow(ctx context.Context, e env) error {
 	for _, f := range m.Files {
 		row("  file", fmt.Sprintf("%s  %d bytes  sha256 %s", f.Path, f.SizeBytes, f.SHA256))
 	}
+	if p := m.Projector; p != nil {
+		row("Projector", fmt.Sprintf("%s  %d bytes  sha256 %s  (vision, given to the engine)", p.Path, p.SizeBytes, p.SHA256))
+	}
 	for _, p := range problems {
 		row("  CHANGED", p.Path+": "+p.Problem)
 	}

@@ -20,6 +20,10 @@ import (
 type Settings struct {
 	ModelPath string // the GGUF file (first shard for split models)
 	ModelID   string // fitbench model id, e.g. org/repo:Q4_K_M; names the model in the engine
+	// ProjectorPath is the vision projector (mmproj GGUF) installed with the
+	// model; "" for none. llama-server gets --mmproj, Ollama a projector layer;
+	// vLLM runs without it (a note says so).
+	ProjectorPath string
 	// GPULayers is the number of layers to offload (llama.cpp -ngl, Ollama num_gpu);
 	// -1 leaves the choice to the engine.
 	GPULayers int

@@ -21,6 +21,11 @@ type Info struct {
 // ~/.cache/fitbench/tools/bin (the engine a fresh machine gets from `make run`).
 const ToolsBuild = "fitbench's CPU build of Ollama (scripts/build-ollama.sh, no GPU support)"
 
+// VLLMProjectorNote is said with a vLLM result of a model installed with a
+// vision projector: vLLM is given one GGUF path (vllm serve FILE) and
+// fitbench's adapter has no way to hand it a separate mmproj file.
+const VLLMProjectorNote = "fitbench does not pass the vision projector (mmproj) to vLLM: the model was loaded text-only"
+
 // VLLMNotRunNote is said with every vLLM result: the adapter is tested against
 // vLLM's documented command line and /metrics text only.
 const VLLMNotRunNote = "fitbench's vLLM adapter has not been run against a real vLLM here: its command line and /metrics parsing are tested on text from vLLM's documentation and source"

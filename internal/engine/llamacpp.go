@@ -73,6 +73,12 @@ func llamaArgs(s Settings, port int) []string {
 		// syntax changed from a switch to on|off|auto across versions).
 		args = append(args, "-ctk", s.CacheType, "-ctv", s.CacheType)
 	}
+	if s.ProjectorPath != "" {
+		// tools/server/server.cpp: --mmproj loads the projector through mtmd
+		// (clip) next to the text model, so image input works and its weights
+		// are allocated at load, as the estimate counts them.
+		args = append(args, "--mmproj", s.ProjectorPath)
+	}
 	if s.ModelID != "" {
 		args = append(args, "--alias", s.ModelID)
 	}

@@ -134,6 +134,7 @@ func (o *Ollama) Start(ctx context.Context, s Settings) (Instance, error) {
 	if s.ModelPath == "" {
 		return nil, fmt.Errorf("ollama: no model file given")
 	}
+	s.Ctx = OllamaCtx(s)
 	c := o.Client
 	if c == nil {
 		c = &http.Client{}
@@ -159,7 +160,7 @@ func (o *Ollama) Start(ctx context.Context, s Settings) (Instance, error) {
 	}
 	inst.version = ollamaVersion(sctx, c, inst.host)
 	inst.name = OllamaName(s.ModelID)
-	if _, err := importGGUF(sctx, c, inst.host, s.ModelPath, inst.name); err != nil {
+	if _, err := importGGUF(sctx, c, inst.host, s.ModelPath, s.ProjectorPath, inst.name); err != nil {
 		inst.Stop(context.Background())
 		return nil, &LoadError{Engine: "ollama", Model: s.ModelPath, Err: err}
 	}

@@ -84,9 +84,72 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// importGGUF uploads the file as a blob (unless Ollama already has it) and creates
-// the model name from it.
-func importGGUF(ctx context.Context, c *http.Client, host, path, name string) (string, error) {
+// importGGUF uploads the model file (and its vision projector, if any) as
+// blobs (unless Ollama already has them) and creates the model name from them.
+func importGGUF(ctx context.Context, c *http.Client, host, path, projector, name string) (string, error) {
+	sum, err := uploadBlob(ctx, c, host, path)
+	if err != nil {
+		return "", err
+	}
+	var projSum string
+	if projector != "" {
+		if projSum, err = uploadBlob(ctx, c, host, projector); err != nil {
+			return "", fmt.Errorf("vision projector: %w", err)
+		}
+	}
+	cr, err := postJSON(ctx, c, host+"/api/create", "", createRequest(name, path, sum, projector, projSum))
+	if err != nil {
+		return "", fmt.Errorf("ollama create %s: %w", name, err)
+	}
+	msg, _ := io.ReadAll(io.LimitReader(cr.Body, 4096))
+	cr.Body.Close()
+	if !strings.Contains(string(msg), "success") {
+		return "", fmt.Errorf("ollama create %s: unexpected answer %s", name, msg)
+	}
+	return sum, nil
+}
+
+// OllamaVisionMinCtx is the least context Ollama gives a model with a vision
+// projector: server/sched.go GetRunner raises num_ctx to it ("multimodal
+// models require at least 2048 context").
+const OllamaVisionMinCtx = 2048
+
+// OllamaCtx is the per-sequence context Ollama will run s with: s.Ctx, raised
+// to OllamaVisionMinCtx when a projector is loaded (0 stays the server's
+// default, which is larger). Flags and run settings record this, not the ask.
+func OllamaCtx(s Settings) int {
+	if s.ProjectorPath != "" && s.Ctx > 0 && s.Ctx < OllamaVisionMinCtx {
+		return OllamaVisionMinCtx
+	}
+	return s.Ctx
+}
+
+// createRequest is the body of Ollama's /api/create for a GGUF model and an
+// optional projector. Both go in "files", as `ollama create` sends a Modelfile
+// with a second FROM line (parser/parser.go merges every FROM file's digest
+// into Files): server/create.go convertModelFromFiles reads every GGUF
+// blob there, and ggufLayers gives a file whose block_count is 0 but whose
+// vision.block_count is not (an mmproj: clip.vision.block_count) — or whose
+// general.type is "projector" — the media type
+// application/vnd.ollama.image.projector instead of …image.model. The
+// projector does not go in "adapters": that is for LoRA (general.type
+// "adapter"). With a projector Ollama runs the model on its llama.cpp runner
+// (llm/server.go: its own engine refuses "split vision models").
+func createRequest(name, path, sum, projector, projSum string) map[string]any {
+	files := map[string]string{filepath.Base(path): "sha256:" + sum}
+	if projector != "" {
+		key := filepath.Base(projector)
+		if _, clash := files[key]; clash { // Q8_0/model.gguf beside a projector of the same base name
+			key = "mmproj-" + key
+		}
+		files[key] = "sha256:" + projSum
+	}
+	return map[string]any{"model": name, "files": files, "stream": false}
+}
+
+// uploadBlob hashes a file and uploads it unless Ollama already holds a blob
+// of that digest; it returns the hex sha256.
+func uploadBlob(ctx context.Context, c *http.Client, host, path string) (string, error) {
 	sum, size, err := fileSHA256(ctx, path)
 	if err != nil {
 		return "", err
@@ -98,37 +161,24 @@ func importGGUF(ctx context.Context, c *http.Client, host, path, name string) (s
 		return "", fmt.Errorf("ollama blob check: %w", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		f, err := os.Open(path)
-		if err != nil {
-			return "", fmt.Errorf("open model: %w", err)
-		}
-		defer f.Close()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, blobURL, f)
-		req.ContentLength = size
-		resp, err := c.Do(req)
-		if err != nil {
-			return "", fmt.Errorf("ollama blob upload: %w", err)
-		}
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-			return "", &HTTPError{URL: blobURL, Status: resp.StatusCode, Body: string(msg)}
-		}
+	if resp.StatusCode == http.StatusOK {
+		return sum, nil
 	}
-	body := map[string]any{
-		"model":  name,
-		"files":  map[string]string{filepath.Base(path): "sha256:" + sum},
-		"stream": false,
-	}
-	cr, err := postJSON(ctx, c, host+"/api/create", "", body)
+	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("ollama create %s: %w", name, err)
+		return "", fmt.Errorf("open model: %w", err)
 	}
-	msg, _ := io.ReadAll(io.LimitReader(cr.Body, 4096))
-	cr.Body.Close()
-	if !strings.Contains(string(msg), "success") {
-		return "", fmt.Errorf("ollama create %s: unexpected answer %s", name, msg)
+	defer f.Close()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, blobURL, f)
+	req.ContentLength = size
+	resp, err = c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("ollama blob upload: %w", err)
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return "", &HTTPError{URL: blobURL, Status: resp.StatusCode, Body: string(msg)}
 	}
 	return sum, nil
 }

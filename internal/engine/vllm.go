@@ -44,7 +44,7 @@ func (v *VLLM) Start(ctx context.Context, s Settings) (Instance, error) {
 		par = 256 // vLLM's default max-num-seqs
 	}
 	inst := &spawnedInstance{engine: "vllm", base: base, model: vllmModelName(s), flags: argsToFlags(args[1:]),
-		parallel: par, proc: p, client: c, memory: vllmMemory, binary: bin, notes: []string{VLLMNotRunNote}}
+		parallel: par, proc: p, client: c, memory: vllmMemory, binary: bin, notes: vllmNotes(s)}
 	inst.metrics = func(ctx context.Context) (EngineCounters, error) {
 		text, err := Metrics(ctx, inst)
 		if err != nil {
@@ -73,6 +73,15 @@ func VLLMCacheDType(t string) (string, error) {
 		return strings.ToLower(strings.TrimSpace(t)), nil
 	}
 	return "", fmt.Errorf("vllm: KV cache type %q is llama.cpp's, vLLM has none like it: use auto, fp8, fp8_e4m3 or fp8_e5m2", t)
+}
+
+// vllmNotes are said with every vLLM result of a model started with s.
+func vllmNotes(s Settings) []string {
+	notes := []string{VLLMNotRunNote}
+	if s.ProjectorPath != "" {
+		notes = append(notes, VLLMProjectorNote)
+	}
+	return notes
 }
 
 // vllmArgs is `vllm serve`'s command line for s: the plan's flags in vLLM's

@@ -139,6 +139,12 @@ func (b *EngineBench) start(ctx context.Context, m *registry.Model) (engine.Inst
 	}
 	s := b.Settings
 	s.ModelPath, s.ModelID = m.LocalPath, m.ModelID
+	if m.Projector != nil {
+		s.ProjectorPath = m.Projector.Path
+		if eng.Name() == "ollama" {
+			s.Ctx = engine.OllamaCtx(s) // the context the run really has
+		}
+	}
 	rs := b.runSettings(eng.Name(), s)
 	if b.UseGPUPlan {
 		if b.Estimator != nil {

@@ -81,6 +81,14 @@ func (m *Manager) plan(ctx context.Context, req Request) (*plan, error) {
 			return nil, err
 		}
 	}
+	if mm := v.MMProj; mm != nil {
+		if _, err := safeFile(destDir, mm.Path); err != nil {
+			return nil, err
+		}
+		if mm.Size <= 0 || mm.Size > hub.MaxFileSize {
+			return nil, fmt.Errorf("%s lists the vision projector %s with an impossible size (%d bytes); refusing the listing", l.Repo, mm.Path, mm.Size)
+		}
+	}
 	return &plan{modelID: ModelID(l.Repo, *v), req: req, listing: l, variant: *v, destDir: destDir}, nil
 }
 
@@ -107,7 +115,7 @@ func (m *Manager) publish(ev Event) { m.cfg.Bus.Publish(ev) }
 func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 	id := p.modelID
 	db := m.cfg.DB
-	if prev, _ := db.GetModel(ctx, id); prev != nil && installed(prev) {
+	if prev, _ := db.GetModel(ctx, id); prev != nil && installed(prev) && hasProjector(prev, p.variant) {
 		return m.reinstall(ctx, p, r, prev)
 	}
 	m.publish(Event{ModelID: id, Status: StatusAnalyzing, Message: "reading the model header"})
@@ -126,10 +134,9 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 	}
 	m.publish(Event{ModelID: id, Status: StatusRegistering, Message: "adding to the registry"})
 	files := make([]registry.File, 0, len(p.variant.Files))
-	fetch := make([]FetchFile, 0, len(p.variant.Files))
-	for _, f := range p.variant.Files {
+	fetch := make([]FetchFile, 0, len(p.variant.Files)+1)
+	fetchOf := func(f hub.File) registry.File {
 		dest, _ := safeFile(p.destDir, f.Path)
-		files = append(files, registry.File{Path: dest, SizeBytes: f.Size, SHA256: f.SHA256, RepoPath: f.Path})
 		repo, commit, fpath := p.listing.Repo, p.listing.Commit, f.Path
 		fetch = append(fetch, FetchFile{Dest: dest, Size: f.Size, SHA256: f.SHA256, Commit: commit,
 			Resolve: func(ctx context.Context) (string, error) {
@@ -139,6 +146,19 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 				}
 				return res.URL, nil
 			}})
+		return registry.File{Path: dest, SizeBytes: f.Size, SHA256: f.SHA256, RepoPath: f.Path}
+	}
+	for _, f := range p.variant.Files {
+		files = append(files, fetchOf(f))
+	}
+	// The variant's vision projector is fetched in the same unit (downloaded and
+	// verified like a shard: all in place or an error) but recorded apart from
+	// the shards: the engine gets it as a second file (--mmproj, Ollama's
+	// projector layer), not as part of the model.
+	var projector *registry.File
+	if mm := p.variant.MMProj; mm != nil {
+		pf := fetchOf(*mm)
+		projector = &pf
 	}
 	name := est.Name
 	if name == "" {
@@ -153,7 +173,7 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 		Architecture: est.Architecture, ContextLength: est.ContextLength,
 		EstimatedMemoryGB: est.EstimatedMemoryGB, CPUOffloadGB: est.CPUOffloadGB,
 		EstimatedThroughput: est.EstimatedThroughput, QualityStars: est.QualityStars,
-		GPULayers: est.GPULayers, TotalLayers: est.TotalLayers, Source: "hub",
+		GPULayers: est.GPULayers, TotalLayers: est.TotalLayers, Source: "hub", Projector: projector,
 	}
 	if prev != nil { // keep measurements of an earlier install of the same variant
 		row.ThroughputTokensPerSec, row.OutputTokS, row.TotalTokS, row.Engine =
@@ -176,8 +196,12 @@ func (m *Manager) steps(ctx context.Context, p *plan, r *run) error {
 			m.cfg.Logger.Warn("job update failed", "model", id, "err", err)
 		}
 	}
+	msg := "downloading " + describe(p.variant)
+	if projector != nil {
+		msg += " and its vision projector " + path.Base(projector.RepoPath)
+	}
 	m.publish(Event{ModelID: id, Status: StatusDownloading, Total: p.variant.SizeBytes,
-		Message: "downloading " + describe(p.variant)})
+		Message: msg})
 	err = m.cfg.Fetcher.Fetch(ctx, fetch, func(fp FetchProgress) {
 		ev := Event{ModelID: id, Status: StatusDownloading, Bytes: fp.Done, Total: fp.Total,
 			Speed: fp.Speed, ETA: fp.ETA.Seconds()}
@@ -217,7 +241,7 @@ func (m *Manager) reinstall(ctx context.Context, p *plan, r *run, prev *registry
 	msg := "already installed (sha256 recorded at download; --verify re-hashes)"
 	if p.req.Verify {
 		m.publish(Event{ModelID: id, Status: StatusVerifying, Total: prev.SizeBytes, Message: "re-hashing the installed files"})
-		if err := VerifyFiles(ctx, prev.Files); err != nil {
+		if err := VerifyFiles(ctx, withProjector(prev)); err != nil {
 			return err
 		}
 		msg = "already installed; sha256 verified again"
@@ -301,13 +325,33 @@ func installed(md *registry.Model) bool {
 	if len(md.Files) == 0 {
 		return false
 	}
-	for _, f := range md.Files {
+	for _, f := range withProjector(md) {
 		st, err := os.Stat(f.Path)
 		if err != nil || st.Size() != f.SizeBytes {
 			return false
 		}
 	}
 	return true
+}
+
+// withProjector is a row's shards followed by its vision projector (if any):
+// every file an install put on disk and verified.
+func withProjector(md *registry.Model) []registry.File {
+	if md.Projector == nil {
+		return md.Files
+	}
+	return append(append([]registry.File{}, md.Files...), *md.Projector)
+}
+
+// hasProjector reports whether an installed row already holds the projector
+// the variant comes with: a row installed before projectors were fetched (or
+// whose repo gained an mmproj since) goes through the download path again,
+// which reuses its verified shards and fetches only the projector.
+func hasProjector(md *registry.Model, v hub.Variant) bool {
+	if v.MMProj == nil {
+		return true
+	}
+	return md.Projector != nil && md.Projector.RepoPath == v.MMProj.Path && md.Projector.SHA256 == v.MMProj.SHA256
 }
 
 // setJobID records the registry job of a run; claim and Running read r.job

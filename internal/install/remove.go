@@ -13,9 +13,10 @@ import (
 )
 
 // Remove deletes a model's registry row and, unless keepFiles, the files fitbench
-// downloaded for it. Files outside the data directory's models folder (a model
-// registered with add-local) are never deleted: they belong to the user; nor is
-// a file another registry row still names. While another process installs or
+// downloaded for it (its shards and its vision projector). Files outside the
+// data directory's models folder (a model registered with add-local) are never
+// deleted: they belong to the user; nor is a file another registry row still
+// names. While another process installs or
 // benchmarks the model (it holds the model's job lock) it refuses with a
 // *BusyError; the lock is held during the removal so no job starts meanwhile.
 func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.Model, keepFiles bool) (int, error) {
@@ -33,7 +34,9 @@ func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.M
 	others := map[string]bool{}
 	if rest, err := db.ListModels(ctx); err == nil {
 		for _, o := range rest {
-			for _, f := range o.Files {
+			// A repo's variants usually share one projector at its root:
+			// removing Q4_K_M keeps the mmproj Q8_0 still loads.
+			for _, f := range withProjector(o) {
 				others[filepath.Clean(f.Path)] = true
 			}
 		}
@@ -41,7 +44,7 @@ func Remove(ctx context.Context, db *registry.DB, dir datadir.Dir, m *registry.M
 		return 0, err
 	}
 	removed := 0
-	for _, f := range m.Files {
+	for _, f := range withProjector(m) {
 		p := filepath.Clean(f.Path)
 		if !within(dir.Models(), p) || others[p] {
 			continue

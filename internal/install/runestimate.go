@@ -135,6 +135,15 @@ func (e RunEstimator) Estimate(ctx context.Context, m *registry.Model, s registr
 	if note != "" {
 		out.Notes = append(out.Notes, note)
 	}
+	if p := m.Projector; p != nil {
+		// The engines' load-log buffers this is compared with leave the
+		// projector out too: llama.cpp's mtmd/clip loader prints its own
+		// "load_hparams: model size" apart from the model's buffers, and
+		// Ollama v0.17.4's llm/server.go sizes "the vision projector" from
+		// loadRequest.LoraPath (the adapters), so its "model weights" line is
+		// the same with and without one (measured with a synthetic projector).
+		out.Notes = append(out.Notes, fmt.Sprintf("the vision projector (%.1f MB, loaded beside the model) is in neither this estimate nor the measured buffers", float64(p.SizeBytes)/1e6))
+	}
 	// The buffers a load log reports (weights, KV, compute, output) are what
 	// is compared; the runtime overhead (CUDA context, staging) is not in the log.
 	for i, d := range r.Memory.Devices {

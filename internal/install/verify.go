@@ -25,7 +25,7 @@ type FileProblem struct {
 // corrupted in place went unnoticed (issue 14.6).
 func CheckFiles(ctx context.Context, m *registry.Model, hash bool) ([]FileProblem, error) {
 	var out []FileProblem
-	for _, f := range m.Files {
+	for _, f := range withProjector(m) { // the projector is checked like a shard
 		st, err := os.Stat(f.Path)
 		switch {
 		case err != nil:

@@ -50,6 +50,7 @@ type Model struct {
 	Revision               string    `json:"revision"`
 	CommitSHA              string    `json:"commit_sha"`
 	Files                  []File    `json:"files"`
+	Projector              *File     `json:"projector,omitempty"` // vision projector (mmproj) given to the engine beside Files; not a shard
 	SizeBytes              int64     `json:"size_bytes"`
 	ParamCount             int64     `json:"param_count"`
 	Architecture           string    `json:"architecture"`
@@ -71,18 +72,18 @@ const modelCols = `id, model_id, name, local_path, quantization_type, size_gb, e
 	cpu_offload_gb, throughput_tokens_per_sec, status, status_reason, repo, revision, commit_sha,
 	files, size_bytes, param_count, architecture, context_length, quality_stars,
 	estimated_throughput, output_tok_s, total_tok_s, gpu_layers, total_layers, source, engine,
-	decode_tok_s, created_at, updated_at`
+	decode_tok_s, projector, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanModel(s scanner) (*Model, error) {
 	var m Model
-	var files, created, updated string
+	var files, projector, created, updated string
 	err := s.Scan(&m.ID, &m.ModelID, &m.Name, &m.LocalPath, &m.QuantizationType, &m.SizeGB,
 		&m.EstimatedMemoryGB, &m.CPUOffloadGB, &m.ThroughputTokensPerSec, &m.Status, &m.StatusReason,
 		&m.Repo, &m.Revision, &m.CommitSHA, &files, &m.SizeBytes, &m.ParamCount, &m.Architecture,
 		&m.ContextLength, &m.QualityStars, &m.EstimatedThroughput, &m.OutputTokS, &m.TotalTokS,
-		&m.GPULayers, &m.TotalLayers, &m.Source, &m.Engine, &m.DecodeTokS, &created, &updated)
+		&m.GPULayers, &m.TotalLayers, &m.Source, &m.Engine, &m.DecodeTokS, &projector, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +92,12 @@ func scanModel(s scanner) (*Model, error) {
 	}
 	if m.Files == nil {
 		m.Files = []File{}
+	}
+	if projector != "" {
+		m.Projector = &File{}
+		if err := json.Unmarshal([]byte(projector), m.Projector); err != nil {
+			return nil, fmt.Errorf("model %s: projector column: %w", m.ModelID, err)
+		}
 	}
 	m.CreatedAt, m.UpdatedAt = parseTime(created), parseTime(updated)
 	return &m, nil
@@ -130,14 +137,20 @@ func (db *DB) UpsertModel(ctx context.Context, m *Model) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	pj := []byte{}
+	if m.Projector != nil {
+		if pj, err = json.Marshal(m.Projector); err != nil {
+			return 0, err
+		}
+	}
 	ts := now()
 	var id int64
 	err = db.w.QueryRowContext(ctx, `INSERT INTO model_registry (
 		id, model_id, name, local_path, quantization_type, size_gb, estimated_memory_gb, cpu_offload_gb,
 		throughput_tokens_per_sec, status, status_reason, repo, revision, commit_sha, files, size_bytes,
 		param_count, architecture, context_length, quality_stars, estimated_throughput, output_tok_s,
-		total_tok_s, gpu_layers, total_layers, source, engine, decode_tok_s, created_at, updated_at)
-		VALUES (`+nextID("model_registry")+`,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		total_tok_s, gpu_layers, total_layers, source, engine, decode_tok_s, projector, created_at, updated_at)
+		VALUES (`+nextID("model_registry")+`,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(model_id) DO UPDATE SET
 		name=excluded.name, local_path=excluded.local_path, quantization_type=excluded.quantization_type,
 		size_gb=excluded.size_gb, estimated_memory_gb=excluded.estimated_memory_gb,
@@ -149,12 +162,12 @@ func (db *DB) UpsertModel(ctx context.Context, m *Model) (int64, error) {
 		estimated_throughput=excluded.estimated_throughput, output_tok_s=excluded.output_tok_s,
 		total_tok_s=excluded.total_tok_s, gpu_layers=excluded.gpu_layers, total_layers=excluded.total_layers,
 		source=excluded.source, engine=excluded.engine, decode_tok_s=excluded.decode_tok_s,
-		updated_at=excluded.updated_at
+		projector=excluded.projector, updated_at=excluded.updated_at
 		RETURNING id`,
 		m.ModelID, m.Name, m.LocalPath, m.QuantizationType, m.SizeGB, m.EstimatedMemoryGB, m.CPUOffloadGB,
 		m.ThroughputTokensPerSec, m.Status, m.StatusReason, m.Repo, m.Revision, m.CommitSHA, string(fj),
 		m.SizeBytes, m.ParamCount, m.Architecture, m.ContextLength, m.QualityStars, m.EstimatedThroughput,
-		m.OutputTokS, m.TotalTokS, m.GPULayers, m.TotalLayers, m.Source, m.Engine, m.DecodeTokS, ts, ts).Scan(&id)
+		m.OutputTokS, m.TotalTokS, m.GPULayers, m.TotalLayers, m.Source, m.Engine, m.DecodeTokS, string(pj), ts, ts).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("registry: upsert model %s: %w", m.ModelID, err)
 	}
