@@ -31,11 +31,14 @@ func main() {
 	samples := flag.Int("samples", 40, "requests per measurement")
 	maxTokens := flag.Int("max-tokens", 28, "output tokens per request")
 	rounds := flag.Int("rounds", 3, "measurements of each (the median is reported)")
+	threads = flag.Int("threads", 1, "engine CPU threads (0: the engine's default; more only contend on a shared machine)")
 	flag.Parse()
 	if err := run(*samples, *maxTokens, *rounds); err != nil {
 		log.Fatal(err)
 	}
 }
+
+var threads *int
 
 func run(samples, maxTokens, rounds int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -56,7 +59,7 @@ func run(samples, maxTokens, rounds int) error {
 		return err
 	}
 	inst, err := (&engine.Ollama{Binary: bin, AlwaysStart: true, Env: []string{"HOME=" + dir}}).Start(ctx,
-		engine.Settings{ModelPath: paths[0], ModelID: "fitbench/batch-bench:F16", GPULayers: -1, Ctx: 1024, Parallel: 2, LogDir: dir})
+		engine.Settings{ModelPath: paths[0], ModelID: "fitbench/batch-bench:F16", GPULayers: -1, Ctx: 1024, Parallel: 2, Threads: *threads, LogDir: dir})
 	if err != nil {
 		return err
 	}
