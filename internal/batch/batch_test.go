@@ -331,8 +331,8 @@ func TestBatchCancelAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Concurrency 1: at most the request in flight when the flag was read can
-	// still finish (and one more line may have been started in between polls).
-	if final.State != registry.BatchCancelled || final.DoneLines > doneAtCancel+2 || final.DoneLines >= 60 {
+	// still finish, plus the few lines that fit in one poll interval.
+	if final.State != registry.BatchCancelled || final.DoneLines > doneAtCancel+4 || final.DoneLines >= 60 {
 		t.Fatalf("after cancel at %d done: %+v", doneAtCancel, final)
 	}
 	if n := len(readOutput(t, final.OutputPath)); n != final.DoneLines {

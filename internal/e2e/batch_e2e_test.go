@@ -400,8 +400,8 @@ func TestBatchAPICancelResume(t *testing.T) {
 	}
 	j := s.waitJob(t, id, time.Minute, func(j apiJob) bool { return j.State == "cancelled" })
 	// Concurrency 1: besides the lines done when we asked, at most the one in
-	// flight and one more between the progress read and the cancel finish.
-	if j.Progress.Done >= 150 || j.Progress.Done > before.Progress.Done+3 {
+	// flight and the few that finish between our progress read and the cancel.
+	if j.Progress.Done >= 150 || j.Progress.Done > before.Progress.Done+5 {
 		t.Fatalf("cancel did not stop the job promptly: %d done when asked, %d after (%+v)", before.Progress.Done, j.Progress.Done, j)
 	}
 	time.Sleep(300 * time.Millisecond)
