@@ -362,6 +362,12 @@ func TestBrowserBatchJob(t *testing.T) {
 		res.Progress[len(res.Progress)-1] != 100 || res.JobRowState != "completed" {
 		t.Fatalf("page result %+v", res)
 	}
+	// The job's page at phone width, light and dark: nothing wider than the screen.
+	for _, dark := range []bool{false, true} {
+		if over := browsertest.HorizontalOverflow(t, b, s.URL, "/batch.html?job=1", "", fmt.Sprintf("phone-batch-dark-%v", dark), dark); over > 0 {
+			t.Errorf("batch page at 390 px (dark %v) is %d px too wide", dark, over)
+		}
+	}
 	ids := downloadIDs(t, res.OutputHref)
 	if len(ids) != 40 {
 		t.Errorf("output download has %d custom_ids, want 40", len(ids))
