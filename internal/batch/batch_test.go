@@ -399,3 +399,34 @@ func TestBatchResumeCutsUncommittedBytes(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestBatchTimeoutsEndTheRunThenResume: with a per-request timeout no answer
+// can meet, every request is retried and still gets none; after 10 in a row
+// the run ends failed with the reason, and none of those lines is written —
+// they stay pending, and a resume with a sane timeout answers all of them.
+func TestBatchTimeoutsEndTheRunThenResume(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := context.Background()
+	input := filepath.Join(w.dir, "slow.jsonl")
+	var lines []string
+	for i := 0; i < 20; i++ {
+		lines = append(lines, chatLine(fmt.Sprintf("t%02d", i), fmt.Sprintf("Line %d", i), 4))
+	}
+	writeLines(t, input, lines)
+	job, err := Create(ctx, w.db, CreateOptions{DataDir: w.dir, Input: input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := Run(ctx, w.db, job.ID, w.inst, Options{RequestTimeout: time.Millisecond, Retries: 1, Backoff: time.Millisecond})
+	if err == nil || final.State != registry.BatchFailed || !strings.Contains(final.Error, "stopped answering") ||
+		!strings.Contains(final.Error, "no answer from the engine after 2 attempts") {
+		t.Fatalf("run with 1 ms timeouts: %v, %+v", err, final)
+	}
+	if final.DoneLines != 0 || final.FailedLines != 0 || len(readOutput(t, final.ErrorPath)) != 0 {
+		t.Fatalf("lines without an answer were recorded: %+v", final)
+	}
+	final, err = Run(ctx, w.db, job.ID, w.inst, Options{})
+	if err != nil || final.State != registry.BatchCompleted || final.DoneLines != 20 || len(readOutput(t, final.OutputPath)) != 20 {
+		t.Fatalf("resume: %v %+v", err, final)
+	}
+}
