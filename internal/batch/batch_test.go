@@ -430,3 +430,71 @@ func TestBatchTimeoutsEndTheRunThenResume(t *testing.T) {
 		t.Fatalf("resume: %v %+v", err, final)
 	}
 }
+
+// TestBatchEngineDiesMidJob: the engine process fitbench started is killed
+// mid-job; the run ends failed with the engine's exit as the reason, lines in
+// flight stay pending, and a resume on a new engine finishes every line once.
+func TestBatchEngineDiesMidJob(t *testing.T) {
+	bin := ollamatest.Require(t)
+	dir := t.TempDir()
+	db, err := registry.Open(filepath.Join(dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	paths, err := synth.Write(t.TempDir(), "batch-die", synth.Tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := func() engine.Instance {
+		inst, err := (&engine.Ollama{Binary: bin, AlwaysStart: true, Env: []string{"HOME=" + dir}, ModelsDir: filepath.Join(dir, "models")}).Start(ctx,
+			engine.Settings{ModelPath: paths[0], ModelID: "fitbench/die:F16", GPULayers: -1, Ctx: 512, Threads: 1, LogDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { inst.Stop(context.Background()) })
+		return inst
+	}
+	inst := start()
+	pid := inst.(interface{ Pid() int }).Pid()
+	input := filepath.Join(dir, "die.jsonl")
+	var lines []string
+	for i := 0; i < 150; i++ {
+		lines = append(lines, chatLine(fmt.Sprintf("d%03d", i), fmt.Sprintf("Line %d", i), 4))
+	}
+	writeLines(t, input, lines)
+	job, err := Create(ctx, db, CreateOptions{DataDir: dir, Input: input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	final, err := Run(ctx, db, job.ID, inst, Options{Progress: func(s Snapshot) {
+		if s.Done >= 10 && !killed {
+			killed = true
+			syscall.Kill(-pid, syscall.SIGKILL) // the server and its runner
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}})
+	if err == nil || final.State != registry.BatchFailed || !strings.Contains(final.Error, "engine exited mid-job") || final.DoneLines >= 150 {
+		t.Fatalf("after the engine died: %v %+v", err, final)
+	}
+	t.Logf("engine killed at %d done: %s", final.DoneLines, final.Error)
+	final, err = Run(ctx, db, job.ID, start(), Options{})
+	if err != nil || final.State != registry.BatchCompleted || final.DoneLines+final.FailedLines != 150 {
+		t.Fatalf("resume on a new engine: %v %+v", err, final)
+	}
+	seen := map[string]int{}
+	for _, o := range readOutput(t, final.OutputPath) {
+		seen[*o.CustomID]++
+	}
+	for _, e := range readOutput(t, final.ErrorPath) {
+		seen[*e.CustomID]++
+	}
+	for i := 0; i < 150; i++ {
+		if id := fmt.Sprintf("d%03d", i); seen[id] != 1 {
+			t.Errorf("%s appears %d times", id, seen[id])
+		}
+	}
+}
