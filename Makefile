@@ -33,6 +33,7 @@ test: engine
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s ./internal/gguf
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./internal/source
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime 10s ./internal/batch
 
 # Quicker loop while developing: no race detector, no fuzzing; engine and browser
 # tests still run when their binaries are present.
