@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/gguf
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/source
 	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/hardware
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime 10s -fuzzminimizetime 10x ./internal/batch
 
 # Quicker loop while developing: -short skips the tests that need the engine or
 # the browser (ollamatest.Require, browsertest.New say so); no race detector, no fuzzing.

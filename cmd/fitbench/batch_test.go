@@ -166,6 +166,16 @@ func TestBatchCLIErrors(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `line 2: custom_id "a" is already used on line 1`) {
 		t.Errorf("duplicate custom_id: %s", r)
 	}
+	taken, good := filepath.Join(dir, "taken.jsonl"), filepath.Join(dir, "good.jsonl")
+	os.WriteFile(taken, []byte("user data\n"), 0o644)
+	os.WriteFile(good, []byte(`{"custom_id":"a","method":"POST","url":"/v1/completions","body":{"prompt":"x"}}`+"\n"), 0o644)
+	if r := f.run("", "batch", "run", good, "--engine", "openai", "--base-url", "http://127.0.0.1:1/v1", "--output", taken); r.code != 1 ||
+		!strings.Contains(r.stderr, "already exists") {
+		t.Errorf("existing output file: %s", r)
+	}
+	if b, _ := os.ReadFile(taken); string(b) != "user data\n" {
+		t.Errorf("an existing output file was changed: %q", b)
+	}
 	if r := f.run("", "batch", "run", "no/such:Q4_0", dup); r.code != 1 || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("unknown model: %s", r)
 	}

@@ -331,8 +331,8 @@ func TestBatchCancelAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Concurrency 1: at most the request in flight when the flag was read can
-	// still finish (and one more line may have been started in between polls).
-	if final.State != registry.BatchCancelled || final.DoneLines > doneAtCancel+2 || final.DoneLines >= 60 {
+	// still finish, plus the few lines that fit in one poll interval.
+	if final.State != registry.BatchCancelled || final.DoneLines > doneAtCancel+4 || final.DoneLines >= 60 {
 		t.Fatalf("after cancel at %d done: %+v", doneAtCancel, final)
 	}
 	if n := len(readOutput(t, final.OutputPath)); n != final.DoneLines {
@@ -399,3 +399,102 @@ func TestBatchResumeCutsUncommittedBytes(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// TestBatchTimeoutsEndTheRunThenResume: with a per-request timeout no answer
+// can meet, every request is retried and still gets none; after 10 in a row
+// the run ends failed with the reason, and none of those lines is written —
+// they stay pending, and a resume with a sane timeout answers all of them.
+func TestBatchTimeoutsEndTheRunThenResume(t *testing.T) {
+	w := newWorld(t, 1)
+	ctx := context.Background()
+	input := filepath.Join(w.dir, "slow.jsonl")
+	var lines []string
+	for i := 0; i < 20; i++ {
+		lines = append(lines, chatLine(fmt.Sprintf("t%02d", i), fmt.Sprintf("Line %d", i), 4))
+	}
+	writeLines(t, input, lines)
+	job, err := Create(ctx, w.db, CreateOptions{DataDir: w.dir, Input: input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := Run(ctx, w.db, job.ID, w.inst, Options{RequestTimeout: time.Millisecond, Retries: 1, Backoff: time.Millisecond})
+	if err == nil || final.State != registry.BatchFailed || !strings.Contains(final.Error, "stopped answering") ||
+		!strings.Contains(final.Error, "no answer from the engine after 2 attempts") {
+		t.Fatalf("run with 1 ms timeouts: %v, %+v", err, final)
+	}
+	if final.DoneLines != 0 || final.FailedLines != 0 || len(readOutput(t, final.ErrorPath)) != 0 {
+		t.Fatalf("lines without an answer were recorded: %+v", final)
+	}
+	final, err = Run(ctx, w.db, job.ID, w.inst, Options{})
+	if err != nil || final.State != registry.BatchCompleted || final.DoneLines != 20 || len(readOutput(t, final.OutputPath)) != 20 {
+		t.Fatalf("resume: %v %+v", err, final)
+	}
+}
+
+// TestBatchEngineDiesMidJob: the engine process fitbench started is killed
+// mid-job; the run ends failed with the engine's exit as the reason, lines in
+// flight stay pending, and a resume on a new engine finishes every line once.
+func TestBatchEngineDiesMidJob(t *testing.T) {
+	bin := ollamatest.Require(t)
+	dir := t.TempDir()
+	db, err := registry.Open(filepath.Join(dir, "registry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	paths, err := synth.Write(t.TempDir(), "batch-die", synth.Tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := func() engine.Instance {
+		inst, err := (&engine.Ollama{Binary: bin, AlwaysStart: true, Env: []string{"HOME=" + dir}, ModelsDir: filepath.Join(dir, "models")}).Start(ctx,
+			engine.Settings{ModelPath: paths[0], ModelID: "fitbench/die:F16", GPULayers: -1, Ctx: 512, Threads: 1, LogDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { inst.Stop(context.Background()) })
+		return inst
+	}
+	inst := start()
+	pid := inst.(interface{ Pid() int }).Pid()
+	input := filepath.Join(dir, "die.jsonl")
+	var lines []string
+	for i := 0; i < 150; i++ {
+		lines = append(lines, chatLine(fmt.Sprintf("d%03d", i), fmt.Sprintf("Line %d", i), 4))
+	}
+	writeLines(t, input, lines)
+	job, err := Create(ctx, db, CreateOptions{DataDir: dir, Input: input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	final, err := Run(ctx, db, job.ID, inst, Options{Progress: func(s Snapshot) {
+		if s.Done >= 10 && !killed {
+			killed = true
+			syscall.Kill(-pid, syscall.SIGKILL) // the server and its runner
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}})
+	if err == nil || final.State != registry.BatchFailed || !strings.Contains(final.Error, "engine exited mid-job") || final.DoneLines >= 150 {
+		t.Fatalf("after the engine died: %v %+v", err, final)
+	}
+	t.Logf("engine killed at %d done: %s", final.DoneLines, final.Error)
+	final, err = Run(ctx, db, job.ID, start(), Options{})
+	if err != nil || final.State != registry.BatchCompleted || final.DoneLines+final.FailedLines != 150 {
+		t.Fatalf("resume on a new engine: %v %+v", err, final)
+	}
+	seen := map[string]int{}
+	for _, o := range readOutput(t, final.OutputPath) {
+		seen[*o.CustomID]++
+	}
+	for _, e := range readOutput(t, final.ErrorPath) {
+		seen[*e.CustomID]++
+	}
+	for i := 0; i < 150; i++ {
+		if id := fmt.Sprintf("d%03d", i); seen[id] != 1 {
+			t.Errorf("%s appears %d times", id, seen[id])
+		}
+	}
+}

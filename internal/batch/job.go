@@ -78,7 +78,15 @@ func Create(ctx context.Context, db *registry.DB, o CreateOptions) (*registry.Ba
 			if *p, err = filepath.Abs(*p); err != nil {
 				return nil, err
 			}
+			// A job owns its files from byte 0 (a resume cuts them back to
+			// what it committed), so it never takes over a file with data.
+			if st, err := os.Stat(*p); err == nil && (st.Size() > 0 || !st.Mode().IsRegular()) {
+				return nil, &InputError{Path: *p, Msg: "already exists; give a new file for the job's results (nothing was changed)"}
+			}
 		}
+	}
+	if (j.OutputPath != "" && (j.OutputPath == j.ErrorPath || j.OutputPath == abs)) || j.ErrorPath == abs {
+		return nil, &InputError{Path: abs, Msg: "output, error and input files must be three different files"}
 	}
 	err = db.CreateBatchJob(ctx, j, lines, func(id int64) (string, string, error) {
 		dir := filepath.Join(JobsDir(o.DataDir), strconv.FormatInt(id, 10))
@@ -89,10 +97,6 @@ func Create(ctx context.Context, db *registry.DB, o CreateOptions) (*registry.Ba
 	})
 	if err != nil {
 		return nil, err
-	}
-	if j.OutputPath == j.ErrorPath || j.OutputPath == abs || j.ErrorPath == abs {
-		_ = db.SetBatchState(ctx, j.ID, registry.BatchFailed, "output, error and input files must be three different files")
-		return nil, &InputError{Path: abs, Msg: "output, error and input files must be three different files"}
 	}
 	return j, nil
 }

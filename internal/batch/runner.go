@@ -93,7 +93,6 @@ type run struct {
 	cancel  context.CancelCauseFunc
 
 	mu      sync.Mutex
-	state   *registry.BatchJob // counters as committed
 	session struct{ lines, outTokens int64 }
 	// bytesPerToken is measured on answered lines, for the context check.
 	bpt atomic.Uint64
@@ -111,7 +110,7 @@ func Run(ctx context.Context, db *registry.DB, jobID int64, inst engine.Instance
 		return job, nil
 	}
 	o = o.withDefaults(inst)
-	r := &run{db: db, job: job, inst: inst, o: o, send: newSender(inst, o.Client), state: job}
+	r := &run{db: db, job: job, inst: inst, o: o, send: newSender(inst, o.Client)}
 	r.bpt.Store(math.Float64bits(0))
 	fail := func(err error) (*registry.BatchJob, error) {
 		_ = db.SetBatchState(context.WithoutCancel(ctx), jobID, registry.BatchFailed, err.Error())
@@ -157,7 +156,6 @@ func Run(ctx context.Context, db *registry.DB, jobID int64, inst engine.Instance
 	go r.watch(runCtx)
 	r.started = time.Now()
 	if j, err := db.GetBatchJob(ctx, jobID); err == nil {
-		r.state = j
 		r.emit(j)
 	}
 

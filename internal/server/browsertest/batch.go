@@ -85,6 +85,7 @@ func BatchFlow(t testing.TB, b *Browser, baseURL, modelID, file string, timeout 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	time.Sleep(300 * time.Millisecond) // the bar's width transition
 	b.Shot(t, ctx, "batch-04-done")
 	type end struct {
 		Done, Failed        int
