@@ -114,13 +114,24 @@ func (db *DB) migrateTo(ctx context.Context, target int) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
+		// Claim the version first: the INSERT is the transaction's first write,
+		// so it takes SQLite's write lock (waiting out busy_timeout). Another
+		// process that opened the same new registry at the same moment may have
+		// applied this migration since the versions were read above; then the
+		// claim inserts nothing and this one is skipped, instead of failing
+		// with "duplicate column" (seen with a CLI and a server starting together).
+		res, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?) ON CONFLICT(version) DO NOTHING`, m.version, m.name, now())
+		if err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: record: %w", m.name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			tx.Rollback()
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)`, m.version, m.name, now()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: record: %w", m.name, err)
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migration %s: commit: %w", m.name, err)
