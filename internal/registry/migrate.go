@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Migrations are append-only: a released file is never edited, a change is a
@@ -70,7 +71,30 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-func (db *DB) migrate(ctx context.Context) error { return db.migrateTo(ctx, -1) }
+// migrate applies every pending migration. Processes that open a brand-new
+// registry together (a CLI command beside a starting server) can meet SQLite's
+// "database is locked" without the busy handler waiting (the WAL switch and
+// lock upgrades on a fresh file return SQLITE_BUSY at once); migrations are
+// idempotent (each claims its version first), so a busy attempt is retried.
+func (db *DB) migrate(ctx context.Context) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for attempt := 1; ; attempt++ {
+		err := db.migrateTo(ctx, -1)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(min(attempt, 10)) * 20 * time.Millisecond):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
+}
 
 // migrateTo applies pending migrations up to version target (-1: all).
 func (db *DB) migrateTo(ctx context.Context, target int) error {
