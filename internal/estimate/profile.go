@@ -76,8 +76,12 @@ type archProfile struct {
 	ollamaFullCache bool
 	mla             bool // multi-head latent attention (deepseek2)
 	gemmaNorms      bool // pre+post attention/FFN norms (gemma2/gemma3): more live [n_embd, T] tensors
-	ollamaNoFlash   bool // GGML.SupportsFlashAttention false (gemma2)
-	approx          bool // closest profile for an architecture fitbench does not know
+	// fused: one attn_qkv projection whose Q/K/V are views, and one ffn_up
+	// holding gate and up (llama.cpp src/models/phi3.cpp: wqkv, LLM_FFN_SWIGLU
+	// on a single up tensor).
+	fused         bool
+	ollamaNoFlash bool // GGML.SupportsFlashAttention false (gemma2)
+	approx        bool // closest profile for an architecture fitbench does not know
 	// ollamaSerial: Ollama loads the model with parallel = 1 whatever
 	// OLLAMA_NUM_PARALLEL says (server/sched.go load: "model architecture does
 	// not currently support parallel requests").
@@ -113,7 +117,7 @@ var profiles = map[string]archProfile{
 	"qwen2":    {},
 	"qwen3":    {ollamaEngine: true, ollamaFlash: true},
 	"qwen3moe": {ollamaEngine: true, ollamaFlash: true},
-	"phi3":     {},
+	"phi3":     {fused: true},
 	"olmo3":    {ollamaEngine: true, ollamaFlash: true},
 	"gemma2":   {gemmaNorms: true, ollamaNoFlash: true},
 	"gemma3":   {ollamaEngine: true, ollamaFlash: true, gemmaNorms: true, ollamaSWACadence: 6},
