@@ -288,7 +288,13 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtenso
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
 	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
-	w := g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	var w *gtensor
+	if !s.maskF16 {
+		// llama.cpp expands the routing weights before the experts
+		// (llama-graph.cpp build_moe_ffn); Ollama's engine reaches them only
+		// from the final multiply, after the down projection (its node list).
+		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	}
 	x := g.viewOf(in)
 	ff := s.nFF
 	if s.nFFExp > 0 {
@@ -298,6 +304,9 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtenso
 	gate := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
 	act := g.op(up.size, false, gate, up)
 	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, ext, act, sel)
+	if w == nil {
+		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	}
 	exp := g.op(down.size, true, down, w)
 	return g.op(f32(s.nEmbd, rows, 1), false, g.viewOf(exp))
 }
