@@ -31,6 +31,7 @@ type graphShape struct {
 	mla         *mlaGraph
 	gemmaNorms  bool // post-attention and post-FFN norms
 	fused       bool // fused QKV projection and fused up+gate FFN (phi3)
+	embedDup    bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
 	// maskF16: Ollama's engine. With flash attention the mask reaches the
 	// graph as one F16 tensor (buildMask casts its F32 input, which has its
@@ -76,6 +77,9 @@ func computeGraphBytes(s graphShape) uint64 {
 
 	tokens := in(uint64(T) * 4)
 	cur := g.op(f32(E, T), false, tokens) // get_rows(tok_embd)
+	if s.embedDup {
+		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
+	}
 	pos := in(uint64(T) * 4)
 	kIdx := in(uint64(T) * 8)
 	// Without flash attention the V cache is transposed and set_rows writes it

@@ -40,6 +40,7 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.nStream = 1
 		sh.nOut = max(l.NSeq, 1)
 		sh.maskF16 = true
+		sh.embedDup = p.ollamaEmbedDup
 		// a WrapperCache (gemma3, gpt-oss) builds one mask per sub-cache, so
 		// the sliding layers have their own mask even when it is full size
 		// (kvcache/wrapper.go StartForward).
