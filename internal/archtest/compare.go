@@ -43,7 +43,7 @@ type KnownMismatch struct {
 //
 // State at h10g (2026-12-02): the allocator replay follows ggml-alloc.c's
 // view rule and the real graphs' leaf/node order (checked against the engines'
-// GGML_SCHED_DEBUG=2 node lists); 42 of 56 cases have the engine's compute
+// GGML_SCHED_DEBUG=2 node lists); 46 of 56 cases have the engine's compute
 // buffer within 0.01% (the llama.cpp runner prints MiB with 2 decimals).
 // Causes not yet traced are said so.
 var KnownMismatches = []KnownMismatch{

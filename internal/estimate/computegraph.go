@@ -210,7 +210,11 @@ func computeGraphBytes(s graphShape) uint64 {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
 				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, kc, kq)
-				att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
+				if s.maskF16 && s.mla != nil && s.mla.absorbed {
+					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
+				} else {
+					att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
+				}
 			}
 			if s.mla != nil && s.mla.absorbed {
 				up := g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // mul_mat(v_mla)
