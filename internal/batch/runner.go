@@ -167,6 +167,13 @@ func Run(ctx context.Context, db *registry.DB, jobID int64, inst engine.Instance
 		go func() {
 			defer wg.Done()
 			for l := range lines {
+				// The registry's cancel flag is read before every line, not
+				// only by the watcher's ticker: once `batch cancel` has
+				// committed, no worker starts another line, however late a
+				// busy machine runs the ticker.
+				if r.cancelRequested(runCtx) {
+					continue
+				}
 				res, ok := r.process(runCtx, l)
 				if !ok {
 					continue // cancelled mid-request: the line stays pending
@@ -248,6 +255,18 @@ func (r *run) watch(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// cancelRequested reports (and acts on) a cancel asked through the registry.
+func (r *run) cancelRequested(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	if j, err := r.db.GetBatchJob(ctx, r.job.ID); err == nil && j.CancelRequested {
+		r.cancel(ErrCancelled)
+		return true
+	}
+	return false
 }
 
 // process reads, checks and sends one line. ok is false when the run was
