@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fitbench/fitbench/internal/flock"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/fitbench/fitbench/internal/registry"
@@ -115,9 +115,9 @@ func Lock(dataDir string, id int64) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch: lock job %d: %w", id, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flock.TryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, flock.ErrWouldBlock) {
 			return nil, fmt.Errorf("batch job %d: %w", id, ErrLocked)
 		}
 		return nil, fmt.Errorf("batch: lock job %d: %w", id, err)
