@@ -2,9 +2,12 @@ package download
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/fitbench/fitbench/internal/flock"
 )
 
 // lockFile takes an exclusive flock on path (created if needed), waiting
@@ -17,11 +20,11 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 			return nil, fmt.Errorf("download: lock %s: %w", path, err)
 		}
 		for {
-			err = flockNB(f)
+			err = flock.TryLock(f) // flock(2) / LockFileEx (internal/flock)
 			if err == nil {
 				break
 			}
-			if err != errWouldBlock {
+			if !errors.Is(err, flock.ErrWouldBlock) {
 				f.Close()
 				return nil, fmt.Errorf("download: lock %s: %w", path, err)
 			}

@@ -1,12 +1,11 @@
-//go:build unix
-
 package install
 
 import (
 	"errors"
 	"os"
 	"strconv"
-	"syscall"
+
+	"github.com/fitbench/fitbench/internal/flock"
 )
 
 var errLocked = errors.New("locked by another process")
@@ -21,9 +20,9 @@ func tryFlock(p string) (func(), error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err := flock.TryLock(f); err != nil { // flock(2) / LockFileEx: released if the process dies
 			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
+			if errors.Is(err, flock.ErrWouldBlock) {
 				return nil, errLocked
 			}
 			return nil, err
