@@ -6,15 +6,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 
+	"github.com/fitbench/fitbench/internal/gguf"
 	"github.com/fitbench/fitbench/internal/registry"
 )
 
 // HashFile is the sha256 of a local file (add-local records it; install
-// --verify checks an installed variant against it). It stops when ctx ends.
+// --verify and show --verify check an installed variant against it). It stops
+// when ctx ends, and refuses a FIFO or device (gguf.OpenRegular) instead of
+// blocking on it.
 func HashFile(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := gguf.OpenRegular(path)
 	if err != nil {
 		return "", err
 	}

@@ -2,13 +2,9 @@ package install
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 
-	"github.com/fitbench/fitbench/internal/gguf"
 	"github.com/fitbench/fitbench/internal/registry"
 )
 
@@ -41,7 +37,7 @@ func CheckFiles(ctx context.Context, m *registry.Model, hash bool) ([]FileProble
 		if !hash || f.SHA256 == "" {
 			continue
 		}
-		sum, err := fileSHA256(ctx, f.Path)
+		sum, err := HashFile(ctx, f.Path)
 		if err != nil {
 			return out, err
 		}
@@ -50,27 +46,4 @@ func CheckFiles(ctx context.Context, m *registry.Model, hash bool) ([]FileProble
 		}
 	}
 	return out, nil
-}
-
-func fileSHA256(ctx context.Context, path string) (string, error) {
-	f, err := gguf.OpenRegular(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			return hex.EncodeToString(h.Sum(nil)), nil
-		}
-		if err != nil {
-			return "", err
-		}
-	}
 }
