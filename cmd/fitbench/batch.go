@@ -126,22 +126,12 @@ func batchRun(ctx context.Context, e env) error {
 }
 
 func batchResume(ctx context.Context, e env) error {
-	fs := newFlagSet("batch", e)
-	asJSON := fs.Bool("json", false, "print the finished job as JSON")
-	home := homeFlag(fs)
-	args, err := parseFlags(fs, e.args)
-	if err != nil {
-		return err
-	}
-	dir, db, id, err := openJob(*home, args)
+	dir, db, j, asJSON, err := openJobCmd(ctx, e, "print the finished job as JSON")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	j, err := db.GetBatchJob(ctx, id)
-	if err != nil {
-		return err
-	}
+	id := j.ID
 	if j.State == registry.BatchCompleted {
 		fmt.Fprintf(e.stderr, "batch job %d is already completed\n", id)
 		return printJob(e.stdout, dir.Root, j, *asJSON)
@@ -205,6 +195,32 @@ func jobStarter(db *registry.DB, dataDir string, def engineFlags) batch.StartFun
 	}
 }
 
+// openJobCmd parses a job subcommand's flags (--home, and --json when
+// jsonUsage is set) and its one job id, opens the registry and reads the job.
+// The caller closes db.
+func openJobCmd(ctx context.Context, e env, jsonUsage string) (datadir.Dir, *registry.DB, *registry.BatchJob, *bool, error) {
+	fs := newFlagSet("batch", e)
+	asJSON := new(bool)
+	if jsonUsage != "" {
+		asJSON = fs.Bool("json", false, jsonUsage)
+	}
+	home := homeFlag(fs)
+	args, err := parseFlags(fs, e.args)
+	if err != nil {
+		return datadir.Dir{}, nil, nil, nil, err
+	}
+	dir, db, id, err := openJob(*home, args)
+	if err != nil {
+		return datadir.Dir{}, nil, nil, nil, err
+	}
+	j, err := db.GetBatchJob(ctx, id)
+	if err != nil {
+		db.Close()
+		return datadir.Dir{}, nil, nil, nil, err
+	}
+	return dir, db, j, asJSON, nil
+}
+
 func openJob(home string, args []string) (datadir.Dir, *registry.DB, int64, error) {
 	if len(args) != 1 {
 		return datadir.Dir{}, nil, 0, fmt.Errorf("%w: give one batch job id (see fitbench batch list)", errUsage)
@@ -254,22 +270,11 @@ func batchList(ctx context.Context, e env) error {
 }
 
 func batchShow(ctx context.Context, e env) error {
-	fs := newFlagSet("batch", e)
-	asJSON := fs.Bool("json", false, "print JSON")
-	home := homeFlag(fs)
-	args, err := parseFlags(fs, e.args)
-	if err != nil {
-		return err
-	}
-	dir, db, id, err := openJob(*home, args)
+	dir, db, j, asJSON, err := openJobCmd(ctx, e, "print JSON")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	j, err := db.GetBatchJob(ctx, id)
-	if err != nil {
-		return err
-	}
 	if *asJSON {
 		return writeJSON(e.stdout, toBatchJSON(dir.Root, j))
 	}
@@ -277,21 +282,12 @@ func batchShow(ctx context.Context, e env) error {
 }
 
 func batchCancel(ctx context.Context, e env) error {
-	fs := newFlagSet("batch", e)
-	home := homeFlag(fs)
-	args, err := parseFlags(fs, e.args)
-	if err != nil {
-		return err
-	}
-	dir, db, id, err := openJob(*home, args)
+	dir, db, j, _, err := openJobCmd(ctx, e, "")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	j, err := db.GetBatchJob(ctx, id)
-	if err != nil {
-		return err
-	}
+	id := j.ID
 	if j.Finished() {
 		return fmt.Errorf("batch job %d is already %s", id, j.State)
 	}
