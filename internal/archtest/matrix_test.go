@@ -20,10 +20,7 @@ import (
 // FITBENCH_ENGINE_TRUTH=path writes the engine's raw numbers as Markdown
 // (docs/ENGINE_TRUTH.md is made so).
 func TestEngineMatrix(t *testing.T) {
-	if testing.Short() {
-		t.Skip("engine test; run without -short")
-	}
-	bin := ollamatest.Require(t)
+	bin := ollamatest.Require(t) // skips under -short unless FITBENCH_REQUIRE_ENGINE=1 (make test sets it)
 	lab := NewLab(bin, t.TempDir())
 	defer lab.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
