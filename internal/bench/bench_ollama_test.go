@@ -108,7 +108,7 @@ func checkConsistent(t *testing.T, res *Result, n int) {
 	if res.TTFT.Mean >= res.E2E.Mean || res.E2E.N != res.Completed || res.TTFT.P99 > res.E2E.P99+1e-9 {
 		t.Errorf("ttft %+v vs e2e %+v", res.TTFT, res.E2E)
 	}
-	if res.EngineDecodeTPS <= 0 || res.HarnessE2ETPS <= 0 || res.HarnessDecodeTPS != 0 || res.HarnessE2ETPS > res.EngineRequestTPS*(1+1e-3) {
+	if res.EngineDecodeTPS <= 0 || res.HarnessE2ETPS <= 0 || res.HarnessDecodeTPS != 0 || res.HarnessE2ETPS > res.EngineRequestTPS*(1+1e-2) { // 1%: the engine's and the harness's timers are two processes' clocks, a few ms apart on a 0.2 s request (seen 0.5% in CI)
 		t.Errorf("engine decode %v, harness end-to-end %v (engine's own %v), stream-timed %v", res.EngineDecodeTPS, res.HarnessE2ETPS, res.EngineRequestTPS, res.HarnessDecodeTPS)
 	}
 }
