@@ -38,7 +38,7 @@ rig:
 test: engine rig
 	$(GO) vet ./...
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
-	FITBENCH_REQUIRE_ENGINE=1 FITBENCH_REQUIRE_BROWSER=1 FITBENCH_REQUIRE_RIG=1 PATH="$(TOOLS_BIN):$$PATH" \
+	FITBENCH_REQUIRE_ENGINE=1 FITBENCH_REQUIRE_BROWSER=1 FITBENCH_REQUIRE_RIG=1 FITBENCH_REQUIRE_MOUNT=1 PATH="$(TOOLS_BIN):$$PATH" \
 		$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m ./...
 	$(MAKE) fuzz
 	$(MAKE) cross

@@ -60,7 +60,7 @@ func runAnalyze(ctx context.Context, e env) error {
 		return fail(runList2(ctx, e, h, input, *asJSON))
 	}
 	var db *registry.DB
-	if _, d, err := openRegistry(*home); err == nil {
+	if _, d, err := openRegistryRead(*home); err == nil {
 		db = d
 		defer db.Close()
 	}

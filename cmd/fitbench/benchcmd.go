@@ -47,7 +47,7 @@ func runBench(ctx context.Context, e env) error {
 	if *full {
 		*samples = 5000
 	}
-	dir, db, m, err := openModel(ctx, *home, args)
+	dir, db, m, err := openModel(ctx, *home, args, false)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,11 @@ func hintOf(err error) string {
 	if errors.As(err, &ch) {
 		return ch.CLIHint()
 	}
+	// errors that carry advice for every interface (download.DiskFullError, …)
+	var eh interface{ ErrorHint() string }
+	if errors.As(err, &eh) {
+		return eh.ErrorHint()
+	}
 	return ""
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/fitbench/fitbench/internal/install"
 	"github.com/fitbench/fitbench/internal/registry"
 )
 
@@ -24,13 +25,18 @@ func runList(ctx context.Context, e env) error {
 	if _, err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	_, db, err := openRegistry(*home)
+	dir, db, err := openRegistryRead(*home)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	models, err := db.ListModels(ctx)
 	if err != nil {
+		return err
+	}
+	// a row left "downloading" by a process that died is shown (and, when the
+	// registry can be written, recorded) as what it is
+	if err := install.ReconcileStale(ctx, db, dir, models, nil); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -24,7 +24,7 @@ func runRm(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	dir, db, m, err := openModel(ctx, *home, args)
+	dir, db, m, err := openModel(ctx, *home, args, false)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/fitbench/fitbench/internal/analyze"
 	"github.com/fitbench/fitbench/internal/batch"
@@ -57,6 +58,11 @@ func runServe(ctx context.Context, e env) error {
 	} else if len(resumed) > 0 {
 		logger.Info("resumed unfinished installs", "models", resumed)
 	}
+	// rows a CLI process beside this server leaves stale (killed, or a full
+	// disk refusing its last write) are noticed while the server runs
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	mgr.WatchStale(watchCtx, 10*time.Second)
 	batches := batch.NewManager(db, dir.Root, jobStarter(db, dir.Root, *ef), logger)
 	if resumed, err := batches.Recover(ctx); err != nil {
 		logger.Warn("recovering unfinished batch jobs failed", "err", err)
@@ -82,6 +88,7 @@ func runServe(ctx context.Context, e env) error {
 	}
 	fmt.Fprintf(e.stderr, "fitbench %s: http://%s/add-model.html  (data: %s)\n", "serving", *addr, dir.Root)
 	err = srv.ListenAndServe(ctx)
+	stopWatch()
 	mgr.Wait()
 	batches.Wait()
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {

@@ -27,11 +27,14 @@ func runShow(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	_, db, m, err := openModel(ctx, *home, args)
+	dir, db, m, err := openModel(ctx, *home, args, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := install.ReconcileStale(ctx, db, dir, []*registry.Model{m}, nil); err != nil {
+		return err
+	}
 	runs, err := db.ListRuns(ctx, m.ModelID)
 	if err != nil {
 		return err

@@ -13,9 +13,25 @@ import (
 // Dir is a resolved data directory.
 type Dir struct{ Root string }
 
-// Resolve picks the data directory: the explicit flag, else $FITBENCH_HOME, else
-// $XDG_DATA_HOME/fitbench, else ~/.local/share/fitbench. It creates it.
+// Resolve picks the data directory (see Locate) and creates it.
 func Resolve(flagHome string) (Dir, error) {
+	d, err := Locate(flagHome)
+	if err != nil {
+		return d, err
+	}
+	for _, sub := range []string{d.Root, d.Models(), d.Logs()} {
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return Dir{}, fmt.Errorf("cannot create the data directory %s: %w (set FITBENCH_HOME to a writable place)", sub, err)
+		}
+	}
+	return d, nil
+}
+
+// Locate picks the data directory without creating anything: the explicit
+// flag, else $FITBENCH_HOME, else $XDG_DATA_HOME/fitbench, else
+// ~/.local/share/fitbench. Read-only commands use it on a data directory
+// they cannot write.
+func Locate(flagHome string) (Dir, error) {
 	root := flagHome
 	if root == "" {
 		root = os.Getenv("FITBENCH_HOME")
@@ -36,13 +52,21 @@ func Resolve(flagHome string) (Dir, error) {
 	if err != nil {
 		return Dir{}, fmt.Errorf("data directory %q: %w", root, err)
 	}
-	d := Dir{Root: abs}
-	for _, sub := range []string{d.Root, d.Models(), d.Logs()} {
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return Dir{}, fmt.Errorf("cannot create the data directory %s: %w (set FITBENCH_HOME to a writable place)", sub, err)
-		}
+	return Dir{Root: abs}, nil
+}
+
+// Writable reports whether files can be created in the data directory (a
+// probe file, which also catches a read-only mount where root's permission
+// bits would say yes).
+func (d Dir) Writable() bool {
+	f, err := os.CreateTemp(d.Root, ".write-probe-*")
+	if err != nil {
+		return false
 	}
-	return d, nil
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return true
 }
 
 // DB is the registry database file.

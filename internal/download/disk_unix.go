@@ -3,6 +3,7 @@
 package download
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 )
@@ -15,4 +16,10 @@ func statfsFree(dir string) (uint64, error) {
 		return 0, fmt.Errorf("download: free space of %s: %w", dir, err)
 	}
 	return uint64(st.Bavail) * uint64(st.Bsize), nil
+}
+
+// isDiskFull reports a write refused because the filesystem (ENOSPC) or the
+// user's quota (EDQUOT) is full.
+func isDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }

@@ -3,6 +3,7 @@
 package download
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/windows"
@@ -20,4 +21,10 @@ func statfsFree(dir string) (uint64, error) {
 		return 0, fmt.Errorf("download: free space of %s: %w", dir, err)
 	}
 	return avail, nil
+}
+
+// isDiskFull reports a write refused because the volume or the user's quota
+// is full (ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL).
+func isDiskFull(err error) bool {
+	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL)
 }

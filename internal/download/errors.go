@@ -39,6 +39,29 @@ func (e *SpaceError) Error() string {
 
 func (e *SpaceError) Unwrap() error { return ErrNoSpace }
 
+// DiskFullError: the disk filled up while the download ran (the free-space
+// check passed, then another program's writes took the space, or a quota
+// ran out). The partial file and its state are kept, so the same install
+// resumes once space is freed.
+type DiskFullError struct {
+	Dir         string
+	Done, Total int64 // bytes on disk when it stopped, the file's size
+	Err         error // the refused write
+}
+
+func (e *DiskFullError) Error() string {
+	return fmt.Sprintf("download: the disk is full: %s ran out of space after %s of %s (%v); the partial download is kept",
+		e.Dir, human(uint64(max(e.Done, 0))), human(uint64(max(e.Total, 0))), rootCause(e.Err))
+}
+
+// ErrorHint is the advice shown with the error (CLI and API).
+func (e *DiskFullError) ErrorHint() string {
+	return fmt.Sprintf("free at least %s in %s (plus a margin), then run the same install again: it resumes where it stopped",
+		human(uint64(max(e.Total-e.Done, 0))), e.Dir)
+}
+
+func (e *DiskFullError) Unwrap() []error { return []error{ErrNoSpace, e.Err} }
+
 // ErrSizeMismatch means the server's idea of the file size differs from the
 // expected one (the file changed upstream, or the listing is wrong).
 var ErrSizeMismatch = errors.New("file size mismatch")
@@ -53,8 +76,10 @@ func (e *HTTPError) Error() string {
 	return fmt.Sprintf("download: server answered HTTP %d for %s", e.Status, e.URL)
 }
 
+// human is a byte count in decimal units (kB, MB, GB = 10^9 bytes), the one
+// unit fitbench prints everywhere, as the progress bar does.
 func human(n uint64) string {
-	const unit = 1024
+	const unit = 1000
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
 	}
@@ -63,5 +88,17 @@ func human(n uint64) string {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// rootCause is the innermost error ("no space left on device"), without the
+// path the message already names.
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }

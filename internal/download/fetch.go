@@ -66,10 +66,10 @@ func fetchFile(ctx context.Context, s FileSpec, opts Options, prog *fileProgress
 	defer f.Close()
 	if !resumed {
 		if err := f.Truncate(s.Size); err != nil { // sparse: no blocks yet
-			return fmt.Errorf("download: preallocate %s: %w", f.Name(), err)
+			return diskFull(fmt.Errorf("download: preallocate %s: %w", f.Name(), err), s, chunks)
 		}
 		if err := saveState(f, s, chunks); err != nil {
-			return err
+			return diskFull(err, s, chunks)
 		}
 	}
 	prog.onDisk.Store(have)
@@ -81,7 +81,7 @@ func fetchFile(ctx context.Context, s FileSpec, opts Options, prog *fileProgress
 		err = serr
 	}
 	if err != nil {
-		return err
+		return diskFull(err, s, chunks)
 	}
 	if s.SHA256 != "" && sum != s.SHA256 {
 		f.Close()
@@ -89,7 +89,7 @@ func fetchFile(ctx context.Context, s FileSpec, opts Options, prog *fileProgress
 		return &ChecksumError{File: s.Name, Expected: s.SHA256, Got: sum}
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("download: sync: %w", err)
+		return diskFull(fmt.Errorf("download: sync: %w", err), s, chunks)
 	}
 	if err := os.Rename(f.Name(), s.Dest); err != nil {
 		return fmt.Errorf("download: move into place: %w", err)
@@ -98,6 +98,20 @@ func fetchFile(ctx context.Context, s FileSpec, opts Options, prog *fileProgress
 	syncDir(dir)
 	prog.phase.Store(PhaseDone)
 	return nil
+}
+
+// diskFull turns a write the full disk refused into a *DiskFullError (what
+// is on disk, what is missing); other errors pass unchanged.
+func diskFull(err error, s FileSpec, chunks []*chunk) error {
+	if err == nil || !isDiskFull(err) {
+		return err
+	}
+	var done int64
+	for _, c := range chunks {
+		done += c.done.Load()
+	}
+	abs, _ := filepath.Abs(filepath.Dir(s.Dest))
+	return &DiskFullError{Dir: abs, Done: done, Total: s.Size, Err: err}
 }
 
 // dl is one running download of one file.

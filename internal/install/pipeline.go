@@ -311,6 +311,10 @@ func hintOf(err error) string {
 	if errors.As(err, &he) {
 		return he.Hint
 	}
+	var eh interface{ ErrorHint() string }
+	if errors.As(err, &eh) {
+		return eh.ErrorHint()
+	}
 	return ""
 }
 

@@ -3,7 +3,6 @@ package install
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/fitbench/fitbench/internal/registry"
 )
@@ -49,21 +48,9 @@ func (m *Manager) Recover(ctx context.Context, resume bool) ([]string, error) {
 	if err != nil {
 		return resumed, err
 	}
-	for _, md := range models {
-		if _, busy := m.Running(md.ModelID); busy || lockedElsewhere(m.cfg.Dir, md.ModelID) {
-			continue
-		}
-		switch md.Status {
-		case registry.StatusDownloading:
-			reason := fmt.Sprintf("interrupted during download; run `fitbench install %s` to resume", md.ModelID)
-			if err := db.SetStatus(ctx, md.ModelID, registry.StatusFailed, reason); err != nil {
-				return resumed, err
-			}
-		case registry.StatusBenchmarking:
-			if err := db.SetStatus(ctx, md.ModelID, registry.StatusDownloaded, "benchmark interrupted"); err != nil {
-				return resumed, err
-			}
-		}
+	busy := func(id string) bool { _, ok := m.Running(id); return ok }
+	if err := ReconcileStale(ctx, db, m.cfg.Dir, models, busy); err != nil {
+		return resumed, err
 	}
 	return resumed, nil
 }

@@ -38,6 +38,8 @@ type DB struct {
 	r    *sql.DB // read pool
 
 	ident os.FileInfo // the opened file, for CheckFile (identity.go)
+
+	readOnly bool // OpenReadOnly: w is the read pool too, and writes fail
 }
 
 // pragmas are applied to every connection, busy_timeout first so that even
@@ -138,6 +140,9 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	if db.readOnly {
+		return db.r.Close()
+	}
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 
