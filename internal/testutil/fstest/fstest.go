@@ -5,15 +5,16 @@
 // (a read-only bind mount, or permission bits when not root). These are the
 // kernel's own ENOSPC and EROFS/EACCES, not an injected error.
 //
-// Mounting needs CAP_SYS_ADMIN (root, as CI runs here). Without it a test
-// that needs a mount skips, unless FITBENCH_REQUIRE_MOUNT=1 (set by
-// `make test`), where the missing capability fails the test instead.
+// Mounting needs CAP_SYS_ADMIN: root, or passwordless sudo (as .ci/run
+// uses for apt). Without either a test that needs a mount skips, unless
+// FITBENCH_REQUIRE_MOUNT=1 (set by `make test`), where it fails instead.
 package fstest
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -24,11 +25,23 @@ import (
 func SmallFS(t testing.TB, size int64) string {
 	t.Helper()
 	dir := t.TempDir()
-	opts := fmt.Sprintf("size=%d,mode=0755", size)
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
-		unavailable(t, fmt.Errorf("mount a %d-byte tmpfs on %s: %w", size, dir, err))
+	if os.Geteuid() == 0 {
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
+			unavailable(t, fmt.Errorf("mount a %d-byte tmpfs on %s: %w", size, dir, err))
+		}
+		t.Cleanup(func() { unmount(t, dir) })
+		return dir
 	}
-	t.Cleanup(func() { unmount(t, dir) })
+	// not root: sudo mounts it, owned by this user
+	opts := fmt.Sprintf("size=%d,mode=0755,uid=%d,gid=%d", size, os.Geteuid(), os.Getegid())
+	if out, err := exec.Command("sudo", "-n", "mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
+		unavailable(t, fmt.Errorf("sudo mount a %d-byte tmpfs on %s: %v: %s", size, dir, err, out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("sudo", "-n", "umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Errorf("sudo umount %s: %v: %s", dir, err, out)
+		}
+	})
 	return dir
 }
 
