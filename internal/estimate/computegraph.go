@@ -30,6 +30,8 @@ type graphShape struct {
 	stateDims   stateGraph
 	mla         *mlaGraph
 	gemmaNorms  bool // post-attention and post-FFN norms
+	fused       bool // fused QKV projection and fused up+gate FFN (phi3)
+	embedDup    bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
 	// maskF16: Ollama's engine. With flash attention the mask reaches the
 	// graph as one F16 tensor (buildMask casts its F32 input, which has its
@@ -64,11 +66,20 @@ func computeGraphBytes(s graphShape) uint64 {
 	}
 	T, E := s.nTok, s.nEmbd
 	ns := max(s.nStream, 1)
-	in := func(size uint64) *gtensor { return &gtensor{size: size, input: true} }
 	ext := &gtensor{ext: true} // weights and KV cache live in other buffers
+	in := func(size uint64) *gtensor { return &gtensor{size: size, input: true} }
+	if s.maskF16 {
+		// Ollama's engine: ctx.Input() tensors (tokens, positions, cache
+		// locations, output rows) get their own buffer (ml/backend/ggml
+		// ggml.go Input), never the graph allocator's.
+		in = func(uint64) *gtensor { return ext }
+	}
 
 	tokens := in(uint64(T) * 4)
 	cur := g.op(f32(E, T), false, tokens) // get_rows(tok_embd)
+	if s.embedDup {
+		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
+	}
 	pos := in(uint64(T) * 4)
 	kIdx := in(uint64(T) * 8)
 	// Without flash attention the V cache is transposed and set_rows writes it
@@ -78,10 +89,17 @@ func computeGraphBytes(s graphShape) uint64 {
 		vIdxLen *= uint64(maxInt(s.headKV) * s.valLen)
 	}
 	vIdx := in(vIdxLen)
+	// llama.cpp's iswa cache gives each of its two caches its own k/v index
+	// inputs (llm_graph_input_attn_kv_iswa: self_k_idxs / self_k_idxs_swa);
+	// small, but as graph leafs they are allocated first and where they sit
+	// decides which freed regions later tensors can reuse.
+	var kIdxSWA, vIdxSWA *gtensor
 	maskFor := func(cells int) (*gtensor, *gtensor) {
 		if s.maskF16 && s.flashAttn {
-			m := in(uint64(cells) * uint64(T) * 2)
-			return m, m
+			// Ollama's engine: the F32 mask is an Input() tensor in its own
+			// buffer; the F16 cast (kvcache/causal.go buildMask) is a graph
+			// node, allocated where the first attention reads it.
+			return ext, nil
 		}
 		if s.maskF16 {
 			// Ollama's engine without flash attention: the F32 mask is an
@@ -98,11 +116,6 @@ func computeGraphBytes(s graphShape) uint64 {
 	maskF, maskUse := maskFor(s.nKV)
 	var swaF, swaUse *gtensor
 	outIDs := in(uint64(T) * 4)
-	// One more [n_embd, n_tokens] f32 tensor is live for the whole graph in the
-	// buffers llama.cpp reports (measured: the printed size is one such tensor
-	// above this replay on every shape tried); kept as an explicit term.
-	// It is released before the output projection.
-	keep := in(f32(E, T))
 
 	nL := len(s.headKV)
 	for il := 0; il < nL; il++ {
@@ -120,6 +133,13 @@ func computeGraphBytes(s graphShape) uint64 {
 		}
 		if kvh > 0 {
 			var q, kSrc, vSrc *gtensor
+			kI, vI := kIdx, vIdx
+			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 && !s.maskF16 {
+				if kIdxSWA == nil {
+					kIdxSWA, vIdxSWA = in(kIdx.size), in(vIdx.size)
+				}
+				kI, vI = kIdxSWA, vIdxSWA
+			}
 			if m := s.mla; m != nil && m.absorbed {
 				// llama.cpp src/models/deepseek2.cpp, MLA path: q (through the
 				// q-LoRA when present), the compressed KV + RoPE part, its norm,
@@ -141,18 +161,23 @@ func computeGraphBytes(s graphShape) uint64 {
 				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
 				vSrc = g.viewOf(kvn)
 			} else if s.maskF16 {
-				// Ollama's engine: kvcache Put expands the cache writes as soon as
-				// K and V exist (ctx.Forward(SetRows)), Q joins the graph only
-				// when attention reads it (kvcache/causal.go Put, ml/nn/attention.go)
-				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
-				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true
-				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
-				vSrc = g.viewOf(v)
-				g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
+				// Ollama's engine: the node list it reserves (GGML_SCHED_DEBUG=2,
+				// qwen3/qwen3moe/gemma3/gpt-oss) has Q, then K, then V, then the
+				// two cache writes (kvcache/causal.go Put) and the attention, as
+				// llama.cpp; only the inputs and the mask differ (see in, maskFor)
 				q = g.op(f32(qd, T), false, ext, norm)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				kSrc, vSrc = nil, nil
+				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				vSrc = g.viewOf(v)
+			} else if s.fused {
+				// phi3.cpp: one wqkv product; Q, K, V are views of it, and
+				// rope writes fresh tensors (ggml-alloc never reuses a view).
+				qkv := g.op(f32(qd+kvh*(s.keyLen+s.valLen), T), false, ext, norm)
+				q = g.op(f32(qd, T), true, g.viewOf(qkv), pos)
+				kSrc = g.op(f32(kvh*s.keyLen, T), true, g.viewOf(qkv), pos)
+				vSrc = g.viewOf(qkv)
 			} else {
 				// graph order follows build_attn's explicit expands: q, k, v
 				q = g.op(f32(qd, T), false, ext, norm)
@@ -163,8 +188,8 @@ func computeGraphBytes(s graphShape) uint64 {
 				vSrc = g.viewOf(v)
 			}
 			if kSrc != nil {
-				g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true // set_rows into the cache
-				g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
+				g.op(0, false, ext, g.viewOf(kSrc), kI).ext = true // set_rows into the cache
+				g.op(0, false, ext, g.viewOf(vSrc), vI).ext = true
 			}
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
@@ -185,7 +210,11 @@ func computeGraphBytes(s graphShape) uint64 {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
 				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, kc, kq)
-				att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
+				if s.maskF16 && s.mla != nil && s.mla.absorbed {
+					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
+				} else {
+					att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
+				}
 			}
 			if s.mla != nil && s.mla.absorbed {
 				up := g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // mul_mat(v_mla)
@@ -204,7 +233,7 @@ func computeGraphBytes(s graphShape) uint64 {
 			if s.nOut > 0 {
 				rows = min(s.nOut, T)
 			}
-			cur = g.op(f32(E, rows), false, cur, outIDs, keep)
+			cur = g.op(f32(E, rows), false, cur, outIDs)
 			inpSA = g.op(f32(E, rows), false, inpSA, outIDs)
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
@@ -212,6 +241,11 @@ func computeGraphBytes(s graphShape) uint64 {
 		fn = g.op(f32(E, rows), true, fn, ext)
 		var out *gtensor
 		dense := func(width int) *gtensor {
+			if s.fused {
+				up := g.op(f32(2*width, rows), false, ext, fn)
+				act := g.op(f32(width, rows), false, up) // swiglu of the halves
+				return g.op(f32(E, rows), false, ext, act)
+			}
 			up := g.op(f32(width, rows), false, ext, fn)
 			gate := g.op(f32(width, rows), false, ext, fn)
 			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
@@ -262,7 +296,13 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtenso
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
 	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
-	w := g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	var w *gtensor
+	if !s.maskF16 {
+		// llama.cpp expands the routing weights before the experts
+		// (llama-graph.cpp build_moe_ffn); Ollama's engine reaches them only
+		// from the final multiply, after the down projection (its node list).
+		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	}
 	x := g.viewOf(in)
 	ff := s.nFF
 	if s.nFFExp > 0 {
@@ -272,6 +312,9 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtenso
 	gate := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
 	act := g.op(up.size, false, gate, up)
 	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, ext, act, sel)
+	if w == nil {
+		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	}
 	exp := g.op(down.size, true, down, w)
 	return g.op(f32(s.nEmbd, rows, 1), false, g.viewOf(exp))
 }

@@ -145,19 +145,19 @@ func (g *graph) peak() uint64 {
 				if p.ext || p.output || (p.view != nil && p.view.output) || p.size != t.size {
 					continue
 				}
+				// A view parent is never reused: ggml_gallocr_is_own(parent)
+				// reads the view's own hash entry, which allocate_node never
+				// marks allocated for views (ggml-alloc.c), so the "reusing
+				// view parent" branch there is unreachable and an op on a
+				// reshaped/permuted tensor (rope on Qcur, scale on a view)
+				// gets fresh memory.
+				if p.view != nil {
+					continue
+				}
 				if p.children == 1 && p.views == 0 {
-					if p.view != nil {
-						vs := p.view
-						if vs.views == 1 && vs.children == 0 && !vs.ext {
-							t.offset = vs.offset
-							p.allocated, vs.allocated = false, false
-							return
-						}
-					} else {
-						t.offset = p.offset
-						p.allocated = false
-						return
-					}
+					t.offset = p.offset
+					p.allocated = false
+					return
 				}
 			}
 		}
