@@ -33,6 +33,15 @@ type graphShape struct {
 	fused       bool // fused QKV projection and fused up+gate FFN (phi3)
 	embedDup    bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
+	qkvBias     bool // q/k/v biases added after the projections (qwen2)
+
+	// Bytes of the weights and cache the ops read, for the scheduler's copies
+	// (sched.go): per block as stored (LayerBytes), the output matrix (the
+	// token embeddings when tied), the token embeddings, and each block's KV
+	// cache (K and V together, all streams).
+	layerBytes         []uint64
+	outBytes, embBytes uint64
+	kvLayerBytes       []uint64
 	// maskF16: Ollama's engine. With flash attention the mask reaches the
 	// graph as one F16 tensor (buildMask casts its F32 input, which has its
 	// own buffer, to CacheConfig's MaskDType F16); without it the F32 mask is
@@ -53,10 +62,26 @@ type mlaGraph struct {
 }
 
 func computeGraphBytes(s graphShape) uint64 {
-	if s.nTok <= 0 || s.nEmbd <= 0 || len(s.headKV) == 0 {
+	g := buildGraph(s)
+	if g == nil {
 		return 0
 	}
-	g := &graph{}
+	return g.peak()
+}
+
+// buildGraph builds the reserve graph of s. Every weight and KV-cache tensor
+// an op reads is its own leaf carrying its layer (-1 = the input layer, n_layer
+// = the output layer) and its size, so that the scheduler replay (sched.go)
+// can place each op where ggml's scheduler would and copy what it copies.
+func buildGraph(s graphShape) *graph {
+	if s.nTok <= 0 || s.nEmbd <= 0 || len(s.headKV) == 0 {
+		return nil
+	}
+	g := &graph{rows: s.nTok, cur: -1}
+	// W is a weight matrix of layer g.cur (elems elements at the layer's bytes
+	// per weight, see setWeightSizes); N a small F32 weight (norm, bias).
+	W := func(elems int) *gtensor { return g.weight(uint64(max(elems, 0)), false) }
+	N := func(elems int) *gtensor { return g.weight(uint64(max(elems, 0)), true) }
 	f32 := func(n ...int) uint64 {
 		v := uint64(4)
 		for _, x := range n {
@@ -66,7 +91,7 @@ func computeGraphBytes(s graphShape) uint64 {
 	}
 	T, E := s.nTok, s.nEmbd
 	ns := max(s.nStream, 1)
-	ext := &gtensor{ext: true} // weights and KV cache live in other buffers
+	ext := &gtensor{ext: true, layer: -1} // in another buffer (Ollama's Input tensors)
 	in := func(size uint64) *gtensor { return &gtensor{size: size, input: true} }
 	if s.maskF16 {
 		// Ollama's engine: ctx.Input() tensors (tokens, positions, cache
@@ -76,7 +101,7 @@ func computeGraphBytes(s graphShape) uint64 {
 	}
 
 	tokens := in(uint64(T) * 4)
-	cur := g.op(f32(E, T), false, tokens) // get_rows(tok_embd)
+	cur := g.getRows(f32(E, T), W(E*s.nVocab), tokens) // get_rows(tok_embd)
 	if s.embedDup {
 		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
 	}
@@ -119,14 +144,15 @@ func computeGraphBytes(s graphShape) uint64 {
 
 	nL := len(s.headKV)
 	for il := 0; il < nL; il++ {
+		g.cur = il
 		inpSA := cur
 		norm := g.op(f32(E, T), true, cur)
-		norm = g.op(f32(E, T), true, norm, ext) // * attn_norm weight
+		norm = g.op(f32(E, T), true, norm, N(E)) // * attn_norm weight
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
 		isRec := il < len(s.recurrent) && s.recurrent[il]
 		if isRec {
-			cur = recurrentBlock(g, s, norm, ext)
+			cur = recurrentBlock(g, s, norm, W, N)
 			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
 				kvh = 0
 			}
@@ -145,19 +171,19 @@ func computeGraphBytes(s graphShape) uint64 {
 				// q-LoRA when present), the compressed KV + RoPE part, its norm,
 				// q_nope absorbed into the latent, Q/K concatenated with RoPE.
 				// build_attn expands Q's subgraph first, then K's (llama-graph.cpp)
-				qIn := norm
+				qIn, qInDim := norm, E
 				if m.qLora > 0 {
-					qa := g.op(f32(m.qLora, T), false, ext, norm)
-					qIn = g.op(qa.size, true, qa, ext) // q_a norm
+					qa := g.op(f32(m.qLora, T), false, W(E*m.qLora), norm)
+					qIn, qInDim = g.op(qa.size, true, qa, N(m.qLora)), m.qLora // q_a norm
 				}
-				qf := g.op(f32(s.nHead*(m.nope+m.rope), T), false, ext, qIn)
+				qf := g.op(f32(s.nHead*(m.nope+m.rope), T), false, W(qInDim*s.nHead*(m.nope+m.rope)), qIn)
 				qpe := g.op(f32(m.rope, s.nHead, T), false, g.viewOf(qf), pos)
-				qabs := g.op(f32(m.kvLora, s.nHead, T), false, ext, g.viewOf(qf))
+				qabs := g.op(f32(m.kvLora, s.nHead, T), false, W(m.nope*m.kvLora*s.nHead), g.viewOf(qf))
 				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
-				kva := g.op(f32(m.kvLora+m.rope, T), false, ext, norm)
+				kva := g.op(f32(m.kvLora+m.rope, T), false, W(E*(m.kvLora+m.rope)), norm)
 				kpe := g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
 				kvn := g.op(f32(m.kvLora, T), false, g.viewOf(kva))
-				kvn = g.op(kvn.size, true, kvn, ext)
+				kvn = g.op(kvn.size, true, kvn, N(m.kvLora))
 				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
 				vSrc = g.viewOf(kvn)
 			} else if s.maskF16 {
@@ -165,31 +191,38 @@ func computeGraphBytes(s graphShape) uint64 {
 				// qwen3/qwen3moe/gemma3/gpt-oss) has Q, then K, then V, then the
 				// two cache writes (kvcache/causal.go Put) and the attention, as
 				// llama.cpp; only the inputs and the mask differ (see in, maskFor)
-				q = g.op(f32(qd, T), false, ext, norm)
+				q = g.op(f32(qd, T), false, W(E*qd), norm)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				k := g.op(f32(kvh*s.keyLen, T), false, W(E*kvh*s.keyLen), norm)
 				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				v := g.op(f32(kvh*s.valLen, T), false, W(E*kvh*s.valLen), norm)
 				vSrc = g.viewOf(v)
 			} else if s.fused {
 				// phi3.cpp: one wqkv product; Q, K, V are views of it, and
 				// rope writes fresh tensors (ggml-alloc never reuses a view).
-				qkv := g.op(f32(qd+kvh*(s.keyLen+s.valLen), T), false, ext, norm)
+				qkv := g.op(f32(qd+kvh*(s.keyLen+s.valLen), T), false, W(E*(qd+kvh*(s.keyLen+s.valLen))), norm)
 				q = g.op(f32(qd, T), true, g.viewOf(qkv), pos)
 				kSrc = g.op(f32(kvh*s.keyLen, T), true, g.viewOf(qkv), pos)
 				vSrc = g.viewOf(qkv)
 			} else {
-				// graph order follows build_attn's explicit expands: q, k, v
-				q = g.op(f32(qd, T), false, ext, norm)
+				// graph order follows build_attn's explicit expands: q, k, v;
+				// qwen2's biases are added in place (llm_build_qwen2)
+				bias := func(t *gtensor, n int) *gtensor {
+					if !s.qkvBias {
+						return t
+					}
+					return g.op(t.size, true, t, N(n))
+				}
+				q = bias(g.op(f32(qd, T), false, W(E*qd), norm), qd)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E*kvh*s.keyLen), norm), kvh*s.keyLen)
 				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E*kvh*s.valLen), norm), kvh*s.valLen)
 				vSrc = g.viewOf(v)
 			}
 			if kSrc != nil {
-				g.op(0, false, ext, g.viewOf(kSrc), kI).ext = true // set_rows into the cache
-				g.op(0, false, ext, g.viewOf(vSrc), vI).ext = true
+				g.setRows(il, g.viewOf(kSrc), kI) // set_rows into the cache
+				g.setRows(il, g.viewOf(vSrc), vI)
 			}
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
@@ -202,14 +235,15 @@ func computeGraphBytes(s graphShape) uint64 {
 				*mu = g.op(uint64(cells)*uint64(T/ns*ns)*2, false, mf)
 			}
 			qp := g.viewOf(q)
-			kc := &gtensor{ext: true}
+			// the layer's K and V cache views (the whole reserved cache)
+			kc, vc := g.cache(il, s.kvViewBytes(il, true)), g.cache(il, s.kvViewBytes(il, false))
 			var att *gtensor
 			if s.flashAttn {
-				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, kc, *mu)
+				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu)
 			} else {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
 				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
-				kqv := g.op(f32(s.valLen, T, s.nHead), false, kc, kq)
+				kqv := g.op(f32(s.valLen, T, s.nHead), false, vc, kq)
 				if s.maskF16 && s.mla != nil && s.mla.absorbed {
 					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
 				} else {
@@ -217,13 +251,13 @@ func computeGraphBytes(s graphShape) uint64 {
 				}
 			}
 			if s.mla != nil && s.mla.absorbed {
-				up := g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // mul_mat(v_mla)
-				att = g.op(up.size, false, g.viewOf(up))                            // cont(permute)
+				up := g.op(f32(s.mla.vHead, s.nHead, T), false, W(s.mla.kvLora*s.mla.vHead*s.nHead), g.viewOf(att)) // mul_mat(v_mla)
+				att = g.op(up.size, false, g.viewOf(up))                                                            // cont(permute)
 			}
-			cur = g.op(f32(E, T), false, ext, g.viewOf(att)) // wo
+			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T))*E), g.viewOf(att)) // wo
 			if s.gemmaNorms {
 				cur = g.op(f32(E, T), true, cur)
-				cur = g.op(f32(E, T), true, cur, ext)
+				cur = g.op(f32(E, T), true, cur, N(E))
 			}
 		} else if !isRec {
 			cur = norm // layer without attention: modelled as pass-through
@@ -233,23 +267,24 @@ func computeGraphBytes(s graphShape) uint64 {
 			if s.nOut > 0 {
 				rows = min(s.nOut, T)
 			}
-			cur = g.op(f32(E, rows), false, cur, outIDs)
-			inpSA = g.op(f32(E, rows), false, inpSA, outIDs)
+			cur = g.getRows(f32(E, rows), cur, outIDs)
+			inpSA = g.getRows(f32(E, rows), inpSA, outIDs)
+			g.rows = rows
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
 		fn := g.op(f32(E, rows), true, ffnInp)
-		fn = g.op(f32(E, rows), true, fn, ext)
+		fn = g.op(f32(E, rows), true, fn, N(E))
 		var out *gtensor
 		dense := func(width int) *gtensor {
 			if s.fused {
-				up := g.op(f32(2*width, rows), false, ext, fn)
+				up := g.op(f32(2*width, rows), false, W(2*E*width), fn)
 				act := g.op(f32(width, rows), false, up) // swiglu of the halves
-				return g.op(f32(E, rows), false, ext, act)
+				return g.op(f32(E, rows), false, W(E*width), act)
 			}
-			up := g.op(f32(width, rows), false, ext, fn)
-			gate := g.op(f32(width, rows), false, ext, fn)
+			up := g.op(f32(width, rows), false, W(E*width), fn)
+			gate := g.op(f32(width, rows), false, W(E*width), fn)
 			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
-			return g.op(f32(E, rows), false, ext, act)
+			return g.op(f32(E, rows), false, W(E*width), act)
 		}
 		ffw := s.nFF
 		if il < len(s.nFFLayer) {
@@ -257,7 +292,7 @@ func computeGraphBytes(s graphShape) uint64 {
 		}
 		switch {
 		case s.expertUsed > 0 && !(il < len(s.denseLayers) && s.denseLayers[il]):
-			out = moeFFN(g, s, fn, rows, ext)
+			out = moeFFN(g, s, fn, rows, W)
 			if s.nFFShared > 0 {
 				sh := dense(s.nFFShared)
 				out = g.op(f32(E, rows), true, out, sh)
@@ -269,29 +304,31 @@ func computeGraphBytes(s graphShape) uint64 {
 		}
 		if s.gemmaNorms {
 			out = g.op(f32(E, rows), true, out)
-			out = g.op(f32(E, rows), true, out, ext)
+			out = g.op(f32(E, rows), true, out, N(E))
 		}
 		cur = g.op(f32(E, rows), true, out, ffnInp)
 	}
+	g.cur = nL
 	norm := g.op(f32(E, T), true, cur)
-	norm = g.op(f32(E, T), true, norm, ext)
+	norm = g.op(f32(E, T), true, norm, N(E))
 	norm.output = true
 	if !s.outputAbsent {
 		outRows := T
 		if s.nOut > 0 {
 			outRows = min(s.nOut, T)
 		}
-		logits := g.op(f32(s.nVocab, outRows), false, ext, norm)
+		logits := g.op(f32(s.nVocab, outRows), false, W(E*s.nVocab), norm)
 		logits.output = true
 	}
-	return g.peak()
+	g.setWeightSizes(s)
+	return g
 }
 
 // moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
 // expert, then the selected experts' up/gate/down over the used experts.
-func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtensor {
+func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
-	logits := g.op(f32(s.nExpert, rows, 1), false, ext, in)
+	logits := g.op(f32(s.nExpert, rows, 1), false, W(s.nEmbd*s.nExpert), in)
 	probs := g.op(logits.size, false, logits) // soft_max
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
@@ -308,15 +345,33 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtenso
 	if s.nFFExp > 0 {
 		ff = s.nFFExp
 	}
-	up := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
-	gate := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
+	up := g.op(f32(ff, s.expertUsed, rows), false, W(s.nEmbd*ff*s.nExpert), x, sel)
+	gate := g.op(f32(ff, s.expertUsed, rows), false, W(s.nEmbd*ff*s.nExpert), x, sel)
 	act := g.op(up.size, false, gate, up)
-	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, ext, act, sel)
+	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, W(s.nEmbd*ff*s.nExpert), act, sel)
 	if w == nil {
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}
 	exp := g.op(down.size, true, down, w)
 	return g.op(f32(s.nEmbd, rows, 1), false, g.viewOf(exp))
+}
+
+// kvViewBytes is the size of layer il's K (or V) cache view that attention
+// reads: the whole reserved cache of that layer, split between K and V by
+// their head sizes.
+func (s graphShape) kvViewBytes(il int, k bool) uint64 {
+	if il >= len(s.kvLayerBytes) {
+		return 0
+	}
+	b := s.kvLayerBytes[il]
+	kl, vl := uint64(max(s.keyLen, 1)), uint64(max(s.valLen, 1))
+	if s.mla != nil && s.mla.absorbed {
+		return b // MLA: one latent cache read as K and V
+	}
+	if k {
+		return b * kl / (kl + vl)
+	}
+	return b - b*kl/(kl+vl)
 }
 
 func maxInt(xs []int) int {
@@ -331,22 +386,23 @@ func maxInt(xs []int) int {
 // the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
 // the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
 // Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
-func recurrentBlock(g *graph, s graphShape, in, ext *gtensor) *gtensor {
+func recurrentBlock(g *graph, s graphShape, in *gtensor, W, N func(int) *gtensor) *gtensor {
 	T := s.nTok
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
-	proj := g.op(f32(d.inProj, T), false, ext, in)
-	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, ext, g.viewOf(proj))
-	cx := g.op(f32(d.convCh, T), false, conv, ext)
+	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd*d.inProj), in)
+	// the conv reads the layer's conv state (a cache tensor) joined with x
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.cache(g.cur, 0), g.viewOf(proj))
+	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1)))
 	cx = g.op(cx.size, true, cx)
 	var y *gtensor
 	if s.state == stateShortConv {
 		y = g.op(f32(d.convCh, T), false, cx, g.viewOf(proj))
 	} else {
-		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), ext)
+		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.cache(g.cur, 0))
 		z := g.op(f32(d.inner, T), false, g.viewOf(proj))
 		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
-		y = g.op(y.size, true, y, ext) // group norm
+		y = g.op(y.size, true, y, N(d.inner)) // group norm
 	}
-	return g.op(f32(s.nEmbd, T), false, ext, y)
+	return g.op(f32(s.nEmbd, T), false, W(d.inner*s.nEmbd), y)
 }

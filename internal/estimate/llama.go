@@ -15,6 +15,18 @@ type llamaPlan struct {
 	path    string // engine path (PathOllamaEngine, …)
 	prof    archProfile
 	state   uint64 // recurrent state bytes inside the KV figures
+	// computeSingle: under pipeline parallelism, each device's compute
+	// buffer without it (n_copies = 1), which llama.cpp falls back to when the
+	// copies do not fit and which tensor overrides (-ot) imply.
+	computeSingle []uint64
+}
+
+// pipelineParallel is llama_context's condition (llama-context.cpp): two or
+// more GPUs, every layer and the output offloaded, layer split, KV offloaded,
+// no tensor overrides, and devices with async compute and events (CUDA's do;
+// so does the simulated device).
+func pipelineParallel(nGPU, ngl, nL int) bool {
+	return nGPU >= 2 && ngl > nL
 }
 
 // defaultContext is the user's context, else min(training context, 8192).
@@ -163,20 +175,50 @@ func planLlama(in Input, ngl int) llamaPlan {
 		devs[pd].WeightsBytes += in.ProjectorBytes
 	}
 
-	// compute buffers: every device that holds layers runs its part of the graph;
-	// the graph is replayed per device with that device's share of the blocks.
+	// compute buffers
 	shape := graphShapeFor(in, prof, path, lay, cl, flash)
-	for d := range devs {
-		if devs[d].Layers == 0 && d != cpu {
-			continue
+	var single []uint64
+	if len(gpus) > 0 && path != PathOllamaEngine {
+		// llama.cpp: ggml's scheduler places every op, copies what crosses
+		// devices and sizes one buffer per device (sched.go); replayed here on
+		// the whole graph, so offloaded ops, split inputs and pipeline
+		// parallelism's copies are where the engine puts them.
+		sc := schedConf{nGPU: len(gpus), copies: 1, dev: func(il int) int {
+			if il < 0 {
+				return cpu // token_embd stays in host memory
+			}
+			return at(min(il, nL))
+		}}
+		if pipelineParallel(len(gpus), ngl, nL) {
+			sc.copies = pipelineCopies
 		}
-		devs[d].ComputeBytes = deviceCompute(shape, devs[d].Layers, nL, d == od)
+		comp := scheduledCompute(shape, sc)
+		for d := range devs {
+			devs[d].ComputeBytes = comp[d]
+		}
+		if sc.copies > 1 {
+			sc.copies = 1
+			single = scheduledCompute(shape, sc)
+		}
+		if s.OutputTied && od != cpu {
+			// llama_model::load_tensors creates "output" from token_embd with
+			// TENSOR_DUPLICATED on the output layer's device; token_embd itself
+			// stays in host memory
+			devs[od].WeightsBytes += s.TokenEmbdBytes
+		}
+	} else {
+		// every device that holds layers runs its part of the graph; the
+		// graph is replayed per device with that device's share of the blocks.
+		for d := range devs {
+			if devs[d].Layers == 0 && d != cpu {
+				continue
+			}
+			devs[d].ComputeBytes = deviceCompute(shape, devs[d].Layers, nL, d == od)
+		}
+		// Ollama's engine with GPUs: the rules measured for llama.cpp before
+		// its scheduler was replayed (applyOffloadRules in fit.go).
+		applyOffloadRules(in, devs, shape, lay, ngl)
 	}
-	// With GPUs, the scheduler's placement (host inputs, ops offloaded to the
-	// first GPU at partial offload, tied output duplicated) replaces the old
-	// "host staging buffer of the largest layer" guess; measured on the
-	// simulated-GPU rig, see applyOffloadRules in fit.go.
-	applyOffloadRules(in, devs, shape, lay, ngl)
 	if path != PathOllamaEngine {
 		emb := 0
 		if in.Engine == EngineOllama {
@@ -189,7 +231,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 		d := &devs[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
-	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state}
+	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state, computeSingle: single}
 }
 
 func cacheType(t string) string {
