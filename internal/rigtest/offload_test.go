@@ -13,22 +13,24 @@ import (
 
 // Bounds of the per-device comparison, as relative error (ours − rig) / rig.
 // Weights, KV and the output buffer are sums of tensor sizes and must be
-// (nearly) exact. The compute buffer is a replay of ggml's allocator and the
-// scheduler's placement; the bounds are what the rig measures today
-// (docs/ESTIMATES.md, "Offload, checked on the rig"): fitbench may
-// overestimate (it plans fewer layers than would fit) far more than it may
-// underestimate (which risks an out-of-memory error a GPU cannot survive).
+// (nearly) exact. The compute buffers come from a replay of ggml's backend
+// scheduler and allocator (internal/estimate sched.go, galloc.go) and are
+// exact on the rig in every configuration but one (below); the 1% covers
+// CUDA's quantized-row padding in the totals (≤ 0.2% of weights).
 var (
 	boundExact   = [2]float64{-0.01, 0.01}
-	boundCompute = [2]float64{-0.30, 1.10}
-	boundTotal   = [2]float64{-0.12, 1.00}
+	boundCompute = [2]float64{-0.01, 0.01}
+	boundTotal   = [2]float64{-0.01, 0.01}
 )
 
-// Under pipeline parallelism (two GPUs, every layer offloaded) fitbench
-// charges GGML_SCHED_MAX_COPIES (4) × its per-device replay, an upper bound:
-// the rig measured ×1.5…×3.7 per device, so over-estimates up to +500% are a
-// known gap there (docs/ESTIMATES.md); under-estimates stay bounded as above.
-var boundPipeline = [2]float64{-0.12, 5.0}
+// boundPipeline is for the GPUs after the first under pipeline parallelism
+// (two GPUs, every layer offloaded, n_copies = 4) when they hold blocks: the
+// rig allocates 4 × one [n_embd, n_ubatch] F32 tensor less than the replay,
+// which keeps 4 copies of each of that split's inputs (both the residual and
+// the normed activations come from the first GPU). The cause is not found
+// yet (docs/ESTIMATES.md); it is an over-estimate (+14…+18% compute, +9…+11%
+// total), never an under-estimate.
+var boundPipeline = [2]float64{-0.01, 0.20}
 
 // below this many bytes a difference is noise (CUDA row padding, alignment)
 const slack = 64 << 10
@@ -100,7 +102,7 @@ func checkComparison(t *testing.T, c *Comparison) {
 		cmp(t, l, "weights", o.WeightsBytes, e.WeightsBytes, boundExact)
 		cmp(t, l, "kv", o.KVBytes, e.KVBytes, boundExact)
 		bc, bt := boundCompute, boundTotal
-		if strings.Contains(c.Label, "pipeline") && r.GPULayers == r.TotalLayers {
+		if strings.Contains(c.Label, "pipeline") && r.GPULayers == r.TotalLayers && i > 0 && i < len(c.Ours)-1 {
 			bc, bt = boundPipeline, boundPipeline
 		}
 		cmp(t, l, "compute", o.ComputeBytes, e.ComputeBytes, bc)
