@@ -77,7 +77,7 @@ func buildGraph(s graphShape) *graph {
 	if s.nTok <= 0 || s.nEmbd <= 0 || len(s.headKV) == 0 {
 		return nil
 	}
-	g := &graph{rows: s.nTok, cur: -1}
+	g := &graph{rows: s.nTok, nTok: s.nTok, cur: -1}
 	// W is a weight matrix of layer g.cur (elems elements at the layer's bytes
 	// per weight, see setWeightSizes); N a small F32 weight (norm, bias).
 	W := func(elems int) *gtensor { return g.weight(uint64(max(elems, 0)), false) }
@@ -146,7 +146,7 @@ func buildGraph(s graphShape) *graph {
 	for il := 0; il < nL; il++ {
 		g.cur = il
 		inpSA := cur
-		norm := g.op(f32(E, T), true, cur)
+		norm := g.rmsNorm(f32(E, T), cur)
 		norm = g.op(f32(E, T), true, norm, N(E)) // * attn_norm weight
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
@@ -256,7 +256,7 @@ func buildGraph(s graphShape) *graph {
 			}
 			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T))*E), g.viewOf(att)) // wo
 			if s.gemmaNorms {
-				cur = g.op(f32(E, T), true, cur)
+				cur = g.rmsNorm(f32(E, T), cur)
 				cur = g.op(f32(E, T), true, cur, N(E))
 			}
 		} else if !isRec {
@@ -272,7 +272,7 @@ func buildGraph(s graphShape) *graph {
 			g.rows = rows
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
-		fn := g.op(f32(E, rows), true, ffnInp)
+		fn := g.rmsNorm(f32(E, rows), ffnInp)
 		fn = g.op(f32(E, rows), true, fn, N(E))
 		var out *gtensor
 		dense := func(width int) *gtensor {
@@ -303,7 +303,7 @@ func buildGraph(s graphShape) *graph {
 			out = fn // no FFN in this layer (Mamba / attention-only layers)
 		}
 		if s.gemmaNorms {
-			out = g.op(f32(E, rows), true, out)
+			out = g.rmsNorm(f32(E, rows), out)
 			out = g.op(f32(E, rows), true, out, N(E))
 		}
 		cur = g.op(f32(E, rows), true, out, ffnInp)

@@ -24,6 +24,7 @@ type gtensor struct {
 	layer    int  // ext tensors and cache writes: the block whose buffer holds it (-1 input layer, n_layer output)
 	cacheDst bool // set_rows into the cache: a node pre-allocated in the layer's cache buffer
 	getRows  bool // GGML_OP_GET_ROWS: CUDA's get_op_batch_size is 0, never offloaded
+	norm     bool // a block's rms_norm output before its weight, named "norm-<il>" (layer = il)
 	batch    int  // rows of the op (get_op_batch_size for the ops that read weights)
 	node     bool // in graph.nodes (else a leaf)
 	dep      bool // the scheduler's dependency node (ggml_view_tensor, op NONE): keeps its source alive
@@ -39,6 +40,7 @@ type graph struct {
 	nodes   []*gtensor
 	weights []*gtensor // every weight leaf, for setWeightSizes
 	rows    int        // rows of the ops being added (the batch; fewer after out_ids)
+	nTok    int        // tokens of the ubatch the graph is reserved for
 	cur     int        // layer the weights being added belong to
 }
 
@@ -55,6 +57,14 @@ func (g *graph) add(t *gtensor) *gtensor {
 // op adds a computed tensor of size bytes.
 func (g *graph) op(size uint64, inplace bool, srcs ...*gtensor) *gtensor {
 	return g.add(&gtensor{size: size, inplace: inplace, srcs: nonNil(srcs)})
+}
+
+// rmsNorm adds the rms_norm of a block's norm (llm_graph_context::build_norm
+// names it "norm" with the block index before multiplying by the weight).
+func (g *graph) rmsNorm(size uint64, src *gtensor) *gtensor {
+	t := g.op(size, true, src)
+	t.norm, t.layer = true, g.cur
+	return t
 }
 
 // getRows adds a GGML_OP_GET_ROWS (embedding lookup, out_ids selection).

@@ -183,7 +183,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 		// devices and sizes one buffer per device (sched.go); replayed here on
 		// the whole graph, so offloaded ops, split inputs and pipeline
 		// parallelism's copies are where the engine puts them.
-		sc := schedConf{nGPU: len(gpus), copies: 1, dev: func(il int) int {
+		sc := schedConf{nGPU: len(gpus), copies: 1, fullOffload: ngl > nL, nLayer: nL, dev: func(il int) int {
 			if il < 0 {
 				return cpu // token_embd stays in host memory
 			}

@@ -33,6 +33,12 @@ type schedConf struct {
 	nGPU   int
 	dev    func(il int) int // backend of block il's weights and cache (nGPU = CPU); -1 = input layer, n_layer = output layer
 	copies int              // n_copies
+	// fullOffload: -ngl above n_layer. llama_context's graph callback then
+	// pins every block's "norm" tensor to its block's device, as it does for
+	// any batch under 32 tokens (llama-context.cpp graph_get_cb: "norm may be
+	// automatically assigned to the backend of the previous layer").
+	fullOffload bool
+	nLayer      int
 }
 
 const (
@@ -84,8 +90,14 @@ func (g *graph) schedule(c schedConf) []uint64 {
 	}
 	isView := func(t *gtensor) bool { return t.view != nil }
 
+	// user assignments (ggml_backend_sched_set_tensor_backend, kept by pass 1)
+	pin := c.fullOffload || g.nTok < offloadMinRows
 	// pass 1: ops with pre-allocated destinations or weights
 	for _, n := range g.nodes {
+		if pin && n.norm && n.layer >= 0 && n.layer < c.nLayer {
+			n.backend = c.dev(n.layer)
+			continue
+		}
 		if n.ext {
 			n.backend = c.dev(n.layer) // 1.dst / 1.vsrc: writes into (or views) the cache
 			continue
