@@ -147,16 +147,27 @@ func planLlama(in Input, ngl int) llamaPlan {
 		if il < len(s.LayerBytes) {
 			devs[d].WeightsBytes += s.LayerBytes[il]
 		}
+		if d != cpu && il < len(s.GPULayerPad) {
+			devs[d].WeightsBytes += s.GPULayerPad[il] // CUDA row padding and alignment
+		}
 		devs[d].KVBytes += cl.perLayer[il]
 		devs[d].Layers++
 	}
 	od := at(nL)
 	devs[od].WeightsBytes += s.OutputBytes
+	// a GPU's buffer pads quantized rows and aligns every tensor (gguf.Summary.GPU*Pad)
+	gpuPad := func(d int, pad uint64) {
+		if d != cpu {
+			devs[d].WeightsBytes += pad
+		}
+	}
+	gpuPad(od, s.GPUOutputPad)
 	if path == PathOllamaEngine && s.OutputTied {
 		// Ollama's engine loads the output matrix from token_embd a second
 		// time (`gguf:"output,alt:token_embd"`, ml/backend/ggml New creates one
 		// tensor per target name) and places it with the output layer.
 		devs[od].WeightsBytes += s.TokenEmbdBytes
+		gpuPad(od, s.GPUTokenEmbdPad)
 	}
 	if path == PathOllamaEngine {
 		// expert biases stored as BF16 are loaded as F32 (ml/backend/ggml/ggml.go)
@@ -205,6 +216,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 			// TENSOR_DUPLICATED on the output layer's device; token_embd itself
 			// stays in host memory
 			devs[od].WeightsBytes += s.TokenEmbdBytes
+			gpuPad(od, s.GPUTokenEmbdPad)
 		}
 	} else {
 		// every device that holds layers runs its part of the graph; the

@@ -15,13 +15,6 @@ import (
 // other case must match exactly, and a known gap that starts to match is
 // reported so the list shrinks.
 var knownFitGaps = map[string]string{
-	// the context cut is ceil(deficit / KV bytes per cell): CUDA pads each
-	// quantized weight whose rows are not a multiple of 512 by part of a row
-	// (MATRIX_ROW_PADDING), which fitbench does not model; the 2 KiB it
-	// misses on these Q8_0/Q4_0 models moves n_ctx by 1–2 cells
-	"m-q8/ctx-cut":      "n_ctx ±2 cells",
-	"m-q8-gqa8/ctx-cut": "n_ctx −1 cell (6143)",
-	"m-q4-big/ctx-cut":  "n_ctx −1 cell (6143)",
 	// llama_params_fit's own uint32 wrap-around (n_unassigned is reduced by the
 	// device's whole count at every accepted step): it chose -ngl 2 with
 	// tensor split [4294967295, 3]. PredictLlamaFit reproduces the arithmetic
