@@ -345,10 +345,15 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(int) *gtensor)
 	if s.nFFExp > 0 {
 		ff = s.nFFExp
 	}
-	up := g.op(f32(ff, s.expertUsed, rows), false, W(s.nEmbd*ff*s.nExpert), x, sel)
-	gate := g.op(f32(ff, s.expertUsed, rows), false, W(s.nEmbd*ff*s.nExpert), x, sel)
+	X := func() *gtensor { // the experts' stacked matrices
+		w := W(s.nEmbd * ff * s.nExpert)
+		w.expert = true
+		return w
+	}
+	up := g.op(f32(ff, s.expertUsed, rows), false, X(), x, sel)
+	gate := g.op(f32(ff, s.expertUsed, rows), false, X(), x, sel)
 	act := g.op(up.size, false, gate, up)
-	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, W(s.nEmbd*ff*s.nExpert), act, sel)
+	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(), act, sel)
 	if w == nil {
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}

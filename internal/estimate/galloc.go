@@ -21,6 +21,7 @@ type gtensor struct {
 	// what the scheduler replay (sched.go) reads
 	weight   bool // ext leaf in a weights buffer (else the KV cache / recurrent state)
 	small    bool // weight stored as F32 (norms, biases): 4 bytes per element
+	expert   bool // an expert tensor (ffn_*_exps), which -ot can place apart
 	layer    int  // ext tensors and cache writes: the block whose buffer holds it (-1 input layer, n_layer output)
 	cacheDst bool // set_rows into the cache: a node pre-allocated in the layer's cache buffer
 	getRows  bool // GGML_OP_GET_ROWS: CUDA's get_op_batch_size is 0, never offloaded

@@ -39,6 +39,17 @@ type schedConf struct {
 	// automatically assigned to the backend of the previous layer").
 	fullOffload bool
 	nLayer      int
+	// expertDev, when set, places block il's expert tensors (ffn_*_exps)
+	// apart from the rest of the block (-ot / --n-cpu-moe); nil = with it.
+	expertDev func(il int) int
+}
+
+// leafDev is the backend whose buffer holds a weight or cache leaf.
+func (c schedConf) leafDev(t *gtensor) int {
+	if t.expert && c.expertDev != nil {
+		return c.expertDev(t.layer)
+	}
+	return c.dev(t.layer)
 }
 
 const (
@@ -69,7 +80,7 @@ func (g *graph) schedule(c schedConf) []uint64 {
 	backendOf := func(t *gtensor) int {
 		if !t.node {
 			if t.ext {
-				return c.dev(t.layer)
+				return c.leafDev(t)
 			}
 			return cpu
 		}
@@ -79,6 +90,9 @@ func (g *graph) schedule(c schedConf) []uint64 {
 	// (ggml_backend_sched_buffer_supported): only that backend supports it,
 	// since every GPU has its own type and the CPU's host type is the CPU's.
 	bufBackend := func(t *gtensor) int {
+		if t.ext && !t.node {
+			return c.leafDev(t)
+		}
 		if t.ext {
 			return c.dev(t.layer)
 		}
@@ -106,7 +120,7 @@ func (g *graph) schedule(c schedConf) []uint64 {
 			if !s.weight || s.node {
 				continue
 			}
-			b := c.dev(s.layer)
+			b := c.leafDev(s)
 			if b == cpu && c.nGPU > 0 && !n.getRows && n.batch >= offloadMinRows {
 				b = 0 // 1.off: the first GPU takes ops on host weights
 			}

@@ -105,3 +105,33 @@ func shapeOf(in Input) graphShape {
 	cl := cacheBytes(in, prof, PathLlamaServer, lay, ctx, "f16", true)
 	return graphShapeFor(in, prof, PathLlamaServer, lay, cl, true)
 }
+
+// --n-cpu-moe: expert tensors in host memory are still used by ops with a
+// full batch, which the scheduler offloads to the first GPU by copying each
+// expert tensor in (ggml-backend.cpp: "when offloading MoE weights"), so the
+// GPU's compute buffer holds a whole expert tensor beside the activations.
+func TestScheduleExpertsOnTheCPUAreCopiedToTheGPU(t *testing.T) {
+	in := schedInput(4, 1)
+	in.Summary.ExpertCount, in.Summary.ExpertUsedCount = 8, 2
+	in.Summary.Arch.ExpertFFLength = 1024
+	in.Summary.VocabSize = 1000 // keep the logits from being the peak
+	sh := shapeOf(in)
+	base := schedConf{nGPU: 1, copies: 1, fullOffload: true, nLayer: 4, dev: func(int) int { return 0 }}
+	gpuOnly := buildGraph(sh).schedule(base)
+	cpuExperts := base
+	cpuExperts.expertDev = func(int) int { return 1 }
+	moved := buildGraph(sh).schedule(cpuExperts)
+	var expert uint64
+	g := buildGraph(sh)
+	for _, w := range g.weights {
+		if w.expert {
+			expert = max(expert, w.size)
+		}
+	}
+	if expert == 0 {
+		t.Fatal("no expert weights in the graph")
+	}
+	if moved[0] <= gpuOnly[0] || moved[0] < expert {
+		t.Errorf("GPU compute %d with CPU experts, %d without: want it to hold an expert tensor (%d) more", moved[0], gpuOnly[0], expert)
+	}
+}
