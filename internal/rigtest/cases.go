@@ -3,6 +3,7 @@ package rigtest
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/fitbench/fitbench/internal/estimate"
@@ -143,4 +144,13 @@ func FitArgs(model string, in estimate.Input, fc FitCase) []string {
 		a = append(a, "-np", strconv.Itoa(in.Parallel))
 	}
 	return a
+}
+
+// SameSplit compares one tensor_split entry the rig printed with the layer
+// count fitbench predicted: llama_model_params holds it as a float (so
+// llama_params_fit's uint32 layer count 4294967295 — its own wrap-around — is
+// 4.2949673e9 there) and the rig prints it with %g, six significant digits.
+func SameSplit(got float64, layers int) bool {
+	want := float64(float32(layers))
+	return math.Abs(got-want) <= 1e-5*max(1, math.Abs(want))
 }
