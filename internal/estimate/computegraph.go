@@ -42,6 +42,7 @@ type graphShape struct {
 	layerBytes         []uint64
 	outBytes, embBytes uint64
 	kvLayerBytes       []uint64
+	kvBPE              float64 // quantized KV cache: bytes per element (0 = F16/F32)
 	// maskF16: Ollama's engine. With flash attention the mask reaches the
 	// graph as one F16 tensor (buildMask casts its F32 input, which has its
 	// own buffer, to CacheConfig's MaskDType F16); without it the F32 mask is
@@ -78,10 +79,11 @@ func buildGraph(s graphShape) *graph {
 		return nil
 	}
 	g := &graph{rows: s.nTok, nTok: s.nTok, cur: -1}
-	// W is a weight matrix of layer g.cur (elems elements at the layer's bytes
-	// per weight, see setWeightSizes); N a small F32 weight (norm, bias).
-	W := func(elems int) *gtensor { return g.weight(uint64(max(elems, 0)), false) }
-	N := func(elems int) *gtensor { return g.weight(uint64(max(elems, 0)), true) }
+	// W is a weight matrix of layer g.cur, rows of ne0 elements (ne0 × n at the
+	// layer's bytes per weight, see setWeightSizes); N a small F32 weight
+	// (norm, bias).
+	W := func(ne0, n int) *gtensor { return g.weight(uint64(max(ne0*n, 0)), false, ne0) }
+	N := func(elems int) *gtensor { return g.weight(uint64(max(elems, 0)), true, elems) }
 	f32 := func(n ...int) uint64 {
 		v := uint64(4)
 		for _, x := range n {
@@ -101,7 +103,7 @@ func buildGraph(s graphShape) *graph {
 	}
 
 	tokens := in(uint64(T) * 4)
-	cur := g.getRows(f32(E, T), W(E*s.nVocab), tokens) // get_rows(tok_embd)
+	cur := g.getRows(f32(E, T), W(E, s.nVocab), tokens) // get_rows(tok_embd)
 	if s.embedDup {
 		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
 	}
@@ -173,14 +175,14 @@ func buildGraph(s graphShape) *graph {
 				// build_attn expands Q's subgraph first, then K's (llama-graph.cpp)
 				qIn, qInDim := norm, E
 				if m.qLora > 0 {
-					qa := g.op(f32(m.qLora, T), false, W(E*m.qLora), norm)
+					qa := g.op(f32(m.qLora, T), false, W(E, m.qLora), norm)
 					qIn, qInDim = g.op(qa.size, true, qa, N(m.qLora)), m.qLora // q_a norm
 				}
-				qf := g.op(f32(s.nHead*(m.nope+m.rope), T), false, W(qInDim*s.nHead*(m.nope+m.rope)), qIn)
+				qf := g.op(f32(s.nHead*(m.nope+m.rope), T), false, W(qInDim, s.nHead*(m.nope+m.rope)), qIn)
 				qpe := g.op(f32(m.rope, s.nHead, T), false, g.viewOf(qf), pos)
-				qabs := g.op(f32(m.kvLora, s.nHead, T), false, W(m.nope*m.kvLora*s.nHead), g.viewOf(qf))
+				qabs := g.op(f32(m.kvLora, s.nHead, T), false, W(m.nope, m.kvLora*s.nHead), g.viewOf(qf))
 				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
-				kva := g.op(f32(m.kvLora+m.rope, T), false, W(E*(m.kvLora+m.rope)), norm)
+				kva := g.op(f32(m.kvLora+m.rope, T), false, W(E, m.kvLora+m.rope), norm)
 				kpe := g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
 				kvn := g.op(f32(m.kvLora, T), false, g.viewOf(kva))
 				kvn = g.op(kvn.size, true, kvn, N(m.kvLora))
@@ -191,16 +193,16 @@ func buildGraph(s graphShape) *graph {
 				// qwen3/qwen3moe/gemma3/gpt-oss) has Q, then K, then V, then the
 				// two cache writes (kvcache/causal.go Put) and the attention, as
 				// llama.cpp; only the inputs and the mask differ (see in, maskFor)
-				q = g.op(f32(qd, T), false, W(E*qd), norm)
+				q = g.op(f32(qd, T), false, W(E, qd), norm)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				k := g.op(f32(kvh*s.keyLen, T), false, W(E*kvh*s.keyLen), norm)
+				k := g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm)
 				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				v := g.op(f32(kvh*s.valLen, T), false, W(E*kvh*s.valLen), norm)
+				v := g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm)
 				vSrc = g.viewOf(v)
 			} else if s.fused {
 				// phi3.cpp: one wqkv product; Q, K, V are views of it, and
 				// rope writes fresh tensors (ggml-alloc never reuses a view).
-				qkv := g.op(f32(qd+kvh*(s.keyLen+s.valLen), T), false, W(E*(qd+kvh*(s.keyLen+s.valLen))), norm)
+				qkv := g.op(f32(qd+kvh*(s.keyLen+s.valLen), T), false, W(E, qd+kvh*(s.keyLen+s.valLen)), norm)
 				q = g.op(f32(qd, T), true, g.viewOf(qkv), pos)
 				kSrc = g.op(f32(kvh*s.keyLen, T), true, g.viewOf(qkv), pos)
 				vSrc = g.viewOf(qkv)
@@ -213,11 +215,11 @@ func buildGraph(s graphShape) *graph {
 					}
 					return g.op(t.size, true, t, N(n))
 				}
-				q = bias(g.op(f32(qd, T), false, W(E*qd), norm), qd)
+				q = bias(g.op(f32(qd, T), false, W(E, qd), norm), qd)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E*kvh*s.keyLen), norm), kvh*s.keyLen)
+				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
 				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E*kvh*s.valLen), norm), kvh*s.valLen)
+				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
 				vSrc = g.viewOf(v)
 			}
 			if kSrc != nil {
@@ -237,6 +239,7 @@ func buildGraph(s graphShape) *graph {
 			qp := g.viewOf(q)
 			// the layer's K and V cache views (the whole reserved cache)
 			kc, vc := g.cache(il, s.kvViewBytes(il, true)), g.cache(il, s.kvViewBytes(il, false))
+			kc.ne0, kc.bpe, vc.ne0, vc.bpe = s.keyLen, s.kvBPE, s.valLen, s.kvBPE
 			var att *gtensor
 			if s.flashAttn {
 				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu)
@@ -251,10 +254,10 @@ func buildGraph(s graphShape) *graph {
 				}
 			}
 			if s.mla != nil && s.mla.absorbed {
-				up := g.op(f32(s.mla.vHead, s.nHead, T), false, W(s.mla.kvLora*s.mla.vHead*s.nHead), g.viewOf(att)) // mul_mat(v_mla)
-				att = g.op(up.size, false, g.viewOf(up))                                                            // cont(permute)
+				up := g.op(f32(s.mla.vHead, s.nHead, T), false, W(s.mla.kvLora, s.mla.vHead*s.nHead), g.viewOf(att)) // mul_mat(v_mla)
+				att = g.op(up.size, false, g.viewOf(up))                                                             // cont(permute)
 			}
-			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T))*E), g.viewOf(att)) // wo
+			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T)), E), g.viewOf(att)) // wo
 			if s.gemmaNorms {
 				cur = g.rmsNorm(f32(E, T), cur)
 				cur = g.op(f32(E, T), true, cur, N(E))
@@ -277,14 +280,14 @@ func buildGraph(s graphShape) *graph {
 		var out *gtensor
 		dense := func(width int) *gtensor {
 			if s.fused {
-				up := g.op(f32(2*width, rows), false, W(2*E*width), fn)
+				up := g.op(f32(2*width, rows), false, W(E, 2*width), fn)
 				act := g.op(f32(width, rows), false, up) // swiglu of the halves
-				return g.op(f32(E, rows), false, W(E*width), act)
+				return g.op(f32(E, rows), false, W(width, E), act)
 			}
-			up := g.op(f32(width, rows), false, W(E*width), fn)
-			gate := g.op(f32(width, rows), false, W(E*width), fn)
+			up := g.op(f32(width, rows), false, W(E, width), fn)
+			gate := g.op(f32(width, rows), false, W(E, width), fn)
 			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
-			return g.op(f32(E, rows), false, W(E*width), act)
+			return g.op(f32(E, rows), false, W(width, E), act)
 		}
 		ffw := s.nFF
 		if il < len(s.nFFLayer) {
@@ -317,7 +320,7 @@ func buildGraph(s graphShape) *graph {
 		if s.nOut > 0 {
 			outRows = min(s.nOut, T)
 		}
-		logits := g.op(f32(s.nVocab, outRows), false, W(E*s.nVocab), norm)
+		logits := g.op(f32(s.nVocab, outRows), false, W(E, s.nVocab), norm)
 		logits.output = true
 	}
 	g.setWeightSizes(s)
@@ -326,9 +329,9 @@ func buildGraph(s graphShape) *graph {
 
 // moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
 // expert, then the selected experts' up/gate/down over the used experts.
-func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(int) *gtensor) *gtensor {
+func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
-	logits := g.op(f32(s.nExpert, rows, 1), false, W(s.nEmbd*s.nExpert), in)
+	logits := g.op(f32(s.nExpert, rows, 1), false, W(s.nEmbd, s.nExpert), in)
 	probs := g.op(logits.size, false, logits) // soft_max
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
@@ -345,15 +348,15 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(int) *gtensor)
 	if s.nFFExp > 0 {
 		ff = s.nFFExp
 	}
-	X := func() *gtensor { // the experts' stacked matrices
-		w := W(s.nEmbd * ff * s.nExpert)
+	X := func(ne0 int) *gtensor { // the experts' stacked matrices
+		w := W(ne0, s.nEmbd*ff*s.nExpert/max(ne0, 1))
 		w.expert = true
 		return w
 	}
-	up := g.op(f32(ff, s.expertUsed, rows), false, X(), x, sel)
-	gate := g.op(f32(ff, s.expertUsed, rows), false, X(), x, sel)
+	up := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
+	gate := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
 	act := g.op(up.size, false, gate, up)
-	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(), act, sel)
+	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff), act, sel)
 	if w == nil {
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}
@@ -391,11 +394,11 @@ func maxInt(xs []int) int {
 // the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
 // the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
 // Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
-func recurrentBlock(g *graph, s graphShape, in *gtensor, W, N func(int) *gtensor) *gtensor {
+func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
 	T := s.nTok
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
-	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd*d.inProj), in)
+	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), in)
 	// the conv reads the layer's conv state (a cache tensor) joined with x
 	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.cache(g.cur, 0), g.viewOf(proj))
 	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1)))
@@ -409,5 +412,5 @@ func recurrentBlock(g *graph, s graphShape, in *gtensor, W, N func(int) *gtensor
 		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
 		y = g.op(y.size, true, y, N(d.inner)) // group norm
 	}
-	return g.op(f32(s.nEmbd, T), false, W(d.inner*s.nEmbd), y)
+	return g.op(f32(s.nEmbd, T), false, W(d.inner, s.nEmbd), y)
 }

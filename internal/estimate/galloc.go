@@ -19,17 +19,19 @@ type gtensor struct {
 	output  bool
 
 	// what the scheduler replay (sched.go) reads
-	weight   bool // ext leaf in a weights buffer (else the KV cache / recurrent state)
-	small    bool // weight stored as F32 (norms, biases): 4 bytes per element
-	expert   bool // an expert tensor (ffn_*_exps), which -ot can place apart
-	layer    int  // ext tensors and cache writes: the block whose buffer holds it (-1 input layer, n_layer output)
-	cacheDst bool // set_rows into the cache: a node pre-allocated in the layer's cache buffer
-	getRows  bool // GGML_OP_GET_ROWS: CUDA's get_op_batch_size is 0, never offloaded
-	norm     bool // a block's rms_norm output before its weight, named "norm-<il>" (layer = il)
-	batch    int  // rows of the op (get_op_batch_size for the ops that read weights)
-	node     bool // in graph.nodes (else a leaf)
-	dep      bool // the scheduler's dependency node (ggml_view_tensor, op NONE): keeps its source alive
-	backend  int  // assigned backend (sched.go); the buffer it is allocated in
+	weight   bool    // ext leaf in a weights buffer (else the KV cache / recurrent state)
+	small    bool    // weight stored as F32 (norms, biases): 4 bytes per element
+	expert   bool    // an expert tensor (ffn_*_exps), which -ot can place apart
+	ne0      int     // weights and cache views: elements per row (ggml ne[0])
+	bpe      float64 // quantized weights and cache: bytes per element (0 = not quantized)
+	layer    int     // ext tensors and cache writes: the block whose buffer holds it (-1 input layer, n_layer output)
+	cacheDst bool    // set_rows into the cache: a node pre-allocated in the layer's cache buffer
+	getRows  bool    // GGML_OP_GET_ROWS: CUDA's get_op_batch_size is 0, never offloaded
+	norm     bool    // a block's rms_norm output before its weight, named "norm-<il>" (layer = il)
+	batch    int     // rows of the op (get_op_batch_size for the ops that read weights)
+	node     bool    // in graph.nodes (else a leaf)
+	dep      bool    // the scheduler's dependency node (ggml_view_tensor, op NONE): keeps its source alive
+	backend  int     // assigned backend (sched.go); the buffer it is allocated in
 
 	// allocator state
 	children, views int
@@ -77,8 +79,8 @@ func (g *graph) getRows(size uint64, srcs ...*gtensor) *gtensor {
 
 // weight is a weight leaf of layer g.cur: elems elements, F32 when small
 // (norms, biases); its bytes are set by setWeightSizes.
-func (g *graph) weight(elems uint64, f32 bool) *gtensor {
-	t := &gtensor{ext: true, weight: true, layer: g.cur, size: elems, small: f32}
+func (g *graph) weight(elems uint64, f32 bool, ne0 int) *gtensor {
+	t := &gtensor{ext: true, weight: true, layer: g.cur, size: elems, small: f32, ne0: ne0}
 	g.weights = append(g.weights, t)
 	return t
 }
@@ -122,6 +124,7 @@ func (g *graph) setWeightSizes(s graphShape) {
 			continue
 		}
 		a := per[w.layer]
+		elems := w.size
 		var total uint64
 		switch {
 		case w.layer < 0:
@@ -135,6 +138,9 @@ func (g *graph) setWeightSizes(s graphShape) {
 			w.size = uint64(float64(total) * float64(w.size) / float64(a.elems))
 		} else {
 			w.size = 0
+		}
+		if bpe := float64(total) / float64(max(a.elems, 1)); elems > 0 && bpe < 1.9 {
+			w.bpe = bpe // below F16/BF16: a quantized type (CUDA pads its rows)
 		}
 	}
 }

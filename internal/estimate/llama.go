@@ -151,6 +151,9 @@ func planLlama(in Input, ngl int) llamaPlan {
 			devs[d].WeightsBytes += s.GPULayerPad[il] // CUDA row padding and alignment
 		}
 		devs[d].KVBytes += cl.perLayer[il]
+		if d != cpu {
+			devs[d].KVBytes += cudaKVPad(s, prof, ct, il)
+		}
 		devs[d].Layers++
 	}
 	od := at(nL)
@@ -188,6 +191,12 @@ func planLlama(in Input, ngl int) llamaPlan {
 
 	// compute buffers
 	shape := graphShapeFor(in, prof, path, lay, cl, flash)
+	switch ct { // ggml block sizes: 34 bytes per 32 (q8_0), 18 per 32 (q4_0)
+	case "q8_0":
+		shape.kvBPE = 34.0 / 32
+	case "q4_0":
+		shape.kvBPE = 18.0 / 32
+	}
 	var single []uint64
 	if len(gpus) > 0 && path != PathOllamaEngine {
 		// llama.cpp: ggml's scheduler places every op, copies what crosses
@@ -300,4 +309,33 @@ func deviceCompute(shape graphShape, layers, nL int, hasOutput bool) uint64 {
 	}
 	sh.outputAbsent = !hasOutput
 	return computeGraphBytes(sh)
+}
+
+// cudaKVPad is what a CUDA buffer adds to block il's K and V cache tensors
+// when the cache is quantized: ggml-cuda's get_alloc_size gives a tensor whose
+// rows (n_embd_k_gqa / n_embd_v_gqa elements) are not a multiple of
+// MATRIX_ROW_PADDING the rest of one row, and each tensor starts at
+// CUDA_ALIGNMENT (128 bytes). F16/F32 caches and recurrent state get none.
+func cudaKVPad(s gguf.Summary, p archProfile, ct string, il int) uint64 {
+	var bpe float64
+	switch ct {
+	case "q8_0":
+		bpe = 34.0 / 32
+	case "q4_0":
+		bpe = 18.0 / 32
+	default:
+		return 0
+	}
+	hkv := headKV(s, il)
+	if hkv == 0 || p.mla {
+		return 0
+	}
+	var pad uint64
+	for _, ne0 := range []int{hkv * keyLen(s), hkv * valLen(s)} {
+		if r := ne0 % cudaRowPad; r != 0 {
+			// the tensor itself (cells × ne0 blocks) ends on the alignment
+			pad += (uint64(float64(cudaRowPad-r)*bpe) + gpuAlign - 1) / gpuAlign * gpuAlign
+		}
+	}
+	return pad
 }

@@ -56,6 +56,7 @@ const (
 	gpuAlign       = 128 // CUDA_ALIGNMENT (the simulated device uses it too)
 	offloadMinRows = 32  // ggml_backend_cuda_device_offload_op: get_op_batch_size >= 32
 	maxSplitInputs = 30  // GGML_SCHED_MAX_SPLIT_INPUTS
+	cudaRowPad     = 512 // MATRIX_ROW_PADDING (ggml-cuda common.cuh)
 )
 
 // schedule assigns every node a backend, splits the graph, adds the copies and
@@ -256,8 +257,14 @@ func (g *graph) schedule(c schedConf) []uint64 {
 				k := key{s, cur}
 				if cp[k] == nil {
 					cs := make([]*gtensor, copies)
+					size := s.size
+					if cur != cpu && !s.node && s.bpe > 0 && s.ne0%cudaRowPad != 0 {
+						// ggml_backend_cuda_buffer_type_get_alloc_size: a quantized
+						// tensor gets the rest of one row (MATRIX_ROW_PADDING)
+						size += uint64(float64(cudaRowPad-s.ne0%cudaRowPad) * s.bpe)
+					}
 					for c := range cs {
-						cs[c] = &gtensor{size: s.size, backend: cur, input: copies > 1, output: copies > 1}
+						cs[c] = &gtensor{size: size, backend: cur, input: copies > 1, output: copies > 1}
 					}
 					cp[k] = cs
 					sp.inputs = append(sp.inputs, s)

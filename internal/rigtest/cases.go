@@ -101,7 +101,14 @@ func Compare(ctx context.Context, bin, model, label string, in estimate.Input) (
 // Summaries for models written by estimatetest.WriteModels are used as is; this
 // helper names a case.
 func Label(s gguf.Summary, name, scen string, in estimate.Input) string {
-	return fmt.Sprintf("%s/%s ctx=%d np=%d", name, scen, in.Context, max(in.Parallel, 1))
+	l := fmt.Sprintf("%s/%s ctx=%d np=%d", name, scen, in.Context, max(in.Parallel, 1))
+	if in.CacheType != "" {
+		l += " kv=" + in.CacheType
+	}
+	if in.FlashAttention != nil && !*in.FlashAttention {
+		l += " fa=off"
+	}
+	return l
 }
 
 // FitCase is one llama-server start with its defaults (no -ngl, the model's

@@ -41,9 +41,18 @@ func TestOffloadMatchesRig(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
+	off := false
+	// settings: one sequence; two (one KV stream each); a q8_0 cache (CUDA pads
+	// its rows, and the copies of its views); flash attention off (transposed V)
+	settings := []struct {
+		ctx, par int
+		cache    string
+		fa       *bool
+	}{{2048, 1, "", nil}, {1024, 2, "", nil}, {1024, 2, "q8_0", nil}, {2048, 1, "", &off}}
 	for i, p := range paths {
-		for _, set := range []struct{ ctx, par int }{{2048, 1}, {1024, 2}} {
-			base := estimate.Input{Summary: sums[i], Engine: estimate.EngineLlamaCpp, Context: set.ctx, Parallel: set.par, SafetyMargin: Margin}
+		for _, set := range settings {
+			base := estimate.Input{Summary: sums[i], Engine: estimate.EngineLlamaCpp, Context: set.ctx, Parallel: set.par,
+				CacheType: set.cache, FlashAttention: set.fa, SafetyMargin: Margin}
 			for _, sc := range Scenarios(base) {
 				in := base
 				in.Target = estimate.Target{GPUs: sc.GPUs, RAMBytes: RAM}
@@ -57,7 +66,7 @@ func TestOffloadMatchesRig(t *testing.T) {
 			}
 		}
 	}
-	if n < len(paths)*14 {
+	if n < len(paths)*7*len(settings) {
 		t.Fatalf("only %d rig comparisons ran", n)
 	}
 }
