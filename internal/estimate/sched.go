@@ -11,6 +11,8 @@ package estimate
 //   - backends are the GPUs in order, then the CPU (lowest priority); each
 //     GPU has its own buffer type (CUDA_ALIGNMENT 128), the CPU backend the
 //     first GPU's host type (CUDA_Host, 32-byte alignment).
+//   - user assignments first: llama_context pins each block's "norm" tensor
+//     to the block's device at full offload or for batches under 32 tokens.
 //   - pass 1: an op runs where the cache it writes lives (set_rows), else
 //     where its first weight lives, except that an op on a weight in host
 //     memory goes to the first GPU that offload_op accepts it (CUDA: a batch of
@@ -26,7 +28,8 @@ package estimate
 //     tensor and backend), allocated at the start of the split and freed
 //     after its last reader. Under pipeline parallelism (n_copies =
 //     GGML_SCHED_MAX_COPIES = 4) the graph inputs and every split input get 4
-//     copies each, allocated first and never freed.
+//     copies each, allocated first and never freed. A quantized tensor copied
+//     into a GPU gets CUDA's row padding.
 
 // schedConf places a graph on devices.
 type schedConf struct {
