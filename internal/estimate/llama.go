@@ -15,6 +15,9 @@ type llamaPlan struct {
 	path    string // engine path (PathOllamaEngine, …)
 	prof    archProfile
 	state   uint64 // recurrent state bytes inside the KV figures
+	// layerSizes is weights + KV per block and, last, the output layer's
+	// weights, wherever they are placed (what Ollama's layout packs).
+	layerSizes []uint64
 }
 
 // defaultContext is the user's context, else min(training context, 8192).
@@ -130,14 +133,18 @@ func planLlama(in Input, ngl int) llamaPlan {
 		return d
 	}
 	cl := cacheBytes(in, prof, path, lay, ctx, ct, flash)
+	sizes := make([]uint64, nL+1)
 	for il := 0; il < nL; il++ {
 		d := at(il)
 		if il < len(s.LayerBytes) {
 			devs[d].WeightsBytes += s.LayerBytes[il]
+			sizes[il] = s.LayerBytes[il]
 		}
 		devs[d].KVBytes += cl.perLayer[il]
+		sizes[il] += cl.perLayer[il]
 		devs[d].Layers++
 	}
+	sizes[nL] = s.OutputBytes
 	od := at(nL)
 	devs[od].WeightsBytes += s.OutputBytes
 	if path == PathOllamaEngine && s.OutputTied {
@@ -145,6 +152,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 		// time (`gguf:"output,alt:token_embd"`, ml/backend/ggml New creates one
 		// tensor per target name) and places it with the output layer.
 		devs[od].WeightsBytes += s.TokenEmbdBytes
+		sizes[nL] += s.TokenEmbdBytes
 	}
 	if path == PathOllamaEngine {
 		// expert biases stored as BF16 are loaded as F32 (ml/backend/ggml/ggml.go)
@@ -177,6 +185,9 @@ func planLlama(in Input, ngl int) llamaPlan {
 	// "host staging buffer of the largest layer" guess; measured on the
 	// simulated-GPU rig, see applyOffloadRules in fit.go.
 	applyOffloadRules(in, devs, shape, lay, ngl)
+	if path == PathOllamaEngine && len(gpus) > 0 {
+		devs[cpu].ComputeBytes = ollamaEngineHostCompute(s, lay)
+	}
 	if path != PathOllamaEngine {
 		emb := 0
 		if in.Engine == EngineOllama {
@@ -189,7 +200,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 		d := &devs[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
-	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state}
+	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state, layerSizes: sizes}
 }
 
 func cacheType(t string) string {
