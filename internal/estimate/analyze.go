@@ -123,7 +123,7 @@ func bestPlan(in Input) llamaPlan {
 	}
 	// -ngl 0 still puts the offloaded ops' compute buffer on the first GPU
 	// (fit.go); when even that does not fit, run with the GPUs hidden
-	if p := planLlama(in, 0); gpusFit(p, in) {
+	if p := planFor(in, 0); gpusFit(p, in) {
 		return p
 	}
 	return cpuFallback(in)

@@ -153,10 +153,14 @@ func addOffloadPlans(r *Report, in Input, p llamaPlan) {
 		}
 	}
 	if in.Engine == EngineOllama && len(in.Target.GPUs) > 0 {
-		if _, _, _, hang := ollamaLayout(in, r.GPULayers); hang && r.GPULayers > 0 {
-			r.Advice = append(r.Advice, fmt.Sprintf("Ollama v0.17.4's scheduler never finishes placing num_gpu %d on these GPUs (its layer search loops when the layers need 16× or more of a GPU's space): use a smaller num_gpu", r.GPULayers))
+		_, _, planVRAM, hang := ollamaLayout(in, r.GPULayers)
+		if hang && r.GPULayers > 0 {
+			r.Advice = append(r.Advice, fmt.Sprintf("Ollama v0.17.4's scheduler may never finish placing num_gpu %d on these GPUs (its layer search loops when the layers need 16× or more of a GPU's space): use a smaller num_gpu", r.GPULayers))
 		}
 		r.OllamaFit = predictOllamaFit(in)
+		if r.OllamaFit != nil {
+			r.OllamaFit.PlanVRAMBytes = planVRAM
+		}
 		if f := r.OllamaFit; f != nil && f.NumGPU != r.GPULayers {
 			r.Advice = append(r.Advice, fmt.Sprintf("Ollama without num_gpu offloads %d layers by itself (%v per GPU; it keeps %d MiB free per GPU); the command below sets num_gpu %d instead",
 				f.NumGPU, f.GPULayers, OllamaMinimumFree>>20, r.GPULayers))

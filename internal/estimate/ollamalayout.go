@@ -43,6 +43,8 @@ type OllamaFit struct {
 	// on the llama.cpp runner (Ollama's own estimate; on its engine the runner's
 	// measured buffers, which this report's devices are).
 	VRAMBytes uint64 `json:"vram_bytes,omitempty"`
+	// PlanVRAMBytes is size_vram for this report's own plan (its num_gpu).
+	PlanVRAMBytes uint64 `json:"plan_vram_bytes,omitempty"`
 	Note      string `json:"note"`
 }
 
@@ -248,11 +250,13 @@ func olGreedyFit(layers []uint64, gpus []olGPU, capacity float32, requested int)
 // runner is given only the GPUs the layout uses, in layer order, with the
 // layer counts as the tensor split (runner/llamarunner/runner.go; Ollama's
 // engine assigns the same layers), so it is llama.cpp's plan on those GPUs.
-// An empty layout leaves every GPU visible (as -ngl 0).
 func planOllamaLayout(in Input, l olLayout) llamaPlan {
 	n := l.sum()
 	if n == 0 {
-		return planLlama(in, 0)
+		// num_gpu 0: the scheduler gives the runner no GPU at all
+		// (server/sched.go: NumGPU == 0 → gpus = []), so no GPU library is
+		// loaded (ml.LibraryPaths of none) and everything runs on the CPU.
+		return cpuFallback(in)
 	}
 	var used []int
 	q := in
@@ -507,11 +511,23 @@ func ollamaRunnerLayout(in Input, numGPU int) (olLayout, uint64, bool) {
 	if gl.sum() < len(layers) {
 		graph = partial
 	}
+	// VRAMSize (size_vram) sums every GPU's memory record: the GPUs of the
+	// final layout carry graphSize, a GPU that an earlier pass of the loop
+	// used keeps the max(partial, full) it was given (seen: 75 MB on an
+	// unused GPU)
 	var vram uint64
+	inFinal := make([]bool, len(free))
 	for _, e := range gl {
-		vram += graph
+		inFinal[e.gpu] = true
 		for _, l := range e.layers {
 			vram += layers[l]
+		}
+	}
+	for j := range free {
+		if inFinal[j] {
+			vram += graph
+		} else {
+			vram += mem.graph[j]
 		}
 	}
 	return gl, vram, false
@@ -524,13 +540,25 @@ func ollamaLayout(in Input, numGPU int) (olLayout, llamaPlan, uint64, bool) {
 	path, _ := enginePath(in.Engine, in.Summary, profileFor(in.Summary), in.ProjectorBytes > 0)
 	if path == PathOllamaEngine {
 		l, p, hang := ollamaEngineLayout(in, numGPU)
+		// llmServer.VRAMSize: every GPU's weights, cache and graph; with no
+		// layer left on the CPU also the token embedding and the CPU graph
 		var vram uint64
 		for i := range in.Target.GPUs {
 			vram += p.devices[i].TotalBytes - p.devices[i].OverheadBytes
 		}
+		if l.sum() == in.Summary.BlockCount+1 {
+			cpu := p.devices[len(p.devices)-1]
+			vram += cpu.WeightsBytes + cpu.ComputeBytes
+		}
+		if l.sum() == 0 {
+			vram = 0
+		}
 		return l, p, vram, hang
 	}
 	l, vram, hang := ollamaRunnerLayout(in, numGPU)
+	if numGPU == 0 {
+		vram = 0 // no GPU given to the runner (server/sched.go)
+	}
 	return l, planOllamaLayout(in, l), vram, hang
 }
 
@@ -545,14 +573,23 @@ func predictOllamaFit(in Input) *OllamaFit {
 	return f
 }
 
-// ollamaEngineHostCompute is the CPU's compute buffer of Ollama's engine with
-// GPUs: only the token embeddings' get_rows output, [n_embd, batch] F32 —
-// token_embd stays on the CPU (ml/backend/ggml/ggml.go puts the input layer
-// there), while the KQ mask and positions are inputs outside the graph
-// (model/input, kvcache). The rig measured exactly this (qwen3 preset: 1 MiB
-// for n_embd 512, batch 512; flash attention off, as Ollama runs it on the
-// simulated device); llama.cpp's host buffer (applyOffloadRules) also holds the
-// mask, which Ollama's engine does not.
-func ollamaEngineHostCompute(s gguf.Summary, lay ctxLayout) uint64 {
-	return uint64(s.EmbeddingLength) * uint64(lay.NUbatch) * 4
+// applyOllamaEngineRules replaces llama.cpp's offload rules (applyOffloadRules)
+// where Ollama's engine, measured on the rig (qwen3 preset, flash attention
+// off as Ollama runs it there), schedules differently:
+//
+//   - host compute: only the token embeddings' get_rows output, [n_embd,
+//     batch] F32 — token_embd stays on the CPU (ml/backend/ggml/ggml.go puts
+//     the input layer there) while the KQ mask and positions are inputs
+//     outside the graph (kvcache, model/input): 1 MiB for n_embd 512; llama.cpp's
+//     host buffer also holds the mask;
+//   - the first GPU at partial offload holds the whole graph (26.5 MB with 2
+//     of 4 blocks vs 25.2 MB at full offload) but no copy of a CPU-resident
+//     weight matrix, which llama.cpp's scheduler adds.
+func applyOllamaEngineRules(s gguf.Summary, devs []Device, shape graphShape, lay ctxLayout, ngl, od int) {
+	nL := s.BlockCount
+	devs[len(devs)-1].ComputeBytes = uint64(s.EmbeddingLength) * uint64(lay.NUbatch) * 4
+	if ngl <= nL && len(devs) > 1 {
+		own := deviceCompute(shape, devs[0].Layers, nL, od == 0)
+		devs[0].ComputeBytes = max(own, deviceCompute(shape, nL+1, nL, true))
+	}
 }

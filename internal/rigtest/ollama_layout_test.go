@@ -81,8 +81,7 @@ func ollamaInput(c ollamaCase, gpus []estimate.GPU) estimate.Input {
 // itself plans with: its reserve (457 MiB minimum free per GPU, ml/device.go
 // MinimumMemory) and its own estimate of the full offload (OllamaFit's
 // size_vram on a large GPU: layers and graph). Every layer fits one GPU;
-// about half of it on one GPU; two unequal GPUs that together hold about
-// 80%; a GPU under the reserve (Ollama places no layer on it, whatever num_gpu
+// three quarters of it on one GPU; two unequal GPUs (60% and 40%); a GPU under the reserve (Ollama places no layer on it, whatever num_gpu
 // says).
 func OllamaScenarios(in estimate.Input) []Scenario {
 	q := in
@@ -95,8 +94,8 @@ func OllamaScenarios(in estimate.Input) []Scenario {
 	base := uint64(estimate.OllamaMinimumFree)
 	return []Scenario{
 		{"1gpu-full", []estimate.GPU{ogpu("g0", base+need*2)}},
-		{"1gpu-partial", []estimate.GPU{ogpu("g0", base+need*60/100)}},
-		{"2gpu-partial-2:1", []estimate.GPU{ogpu("g0", base+need*50/100), ogpu("g1", base+need*30/100)}},
+		{"1gpu-partial", []estimate.GPU{ogpu("g0", base+need*75/100)}},
+		{"2gpu-partial-2:1", []estimate.GPU{ogpu("g0", base+need*60/100), ogpu("g1", base+need*40/100)}},
 		{"1gpu-under-reserve", []estimate.GPU{ogpu("g0", estimate.OllamaMinimumFree*2/3)}},
 	}
 }
@@ -126,15 +125,31 @@ func SimGPUsOllama(gpus []estimate.GPU) []GPU {
 // attention on, on the simulated device (library SIMGPU, not in
 // ml.FlashAttentionSupported) it would turn it off; without it the llama.cpp
 // runner's "auto" gives the on that the variable gives on CUDA.
-func ollamaEnv(r estimate.Report) []string {
-	var env []string
+func ollamaEnv(r estimate.Report) (env []string, hidden bool) {
 	for _, e := range r.Command.OllamaEnv {
-		if e == "OLLAMA_FLASH_ATTENTION=1" {
+		switch e {
+		case "OLLAMA_FLASH_ATTENTION=1":
+			continue
+		case "CUDA_VISIBLE_DEVICES=-1":
+			hidden = true
 			continue
 		}
 		env = append(env, e)
 	}
-	return env
+	return env, hidden
+}
+
+// startImported starts a server on sims and imports the model as "m".
+func startImported(ctx context.Context, bin, lib, dir string, sims []GPU, env []string, model string) (*OllamaServer, error) {
+	srv, err := StartOllama(bin, lib, filepath.Join(dir, "o"), sims, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Import(ctx, "m", model); err != nil {
+		srv.Stop()
+		return nil, err
+	}
+	return srv, nil
 }
 
 // TestOllamaLayoutMatchesRig runs the real `ollama serve` on simulated GPUs
@@ -159,15 +174,26 @@ func TestOllamaLayoutMatchesRig(t *testing.T) {
 		for _, sc := range OllamaScenarios(ollamaInput(m, nil)) {
 			in := ollamaInput(m, sc.GPUs)
 			r := estimate.Analyze(in)
+			if r.GPULayers == 0 && in.FlashAttention != nil {
+				// num_gpu 0: Ollama's scheduler passes no GPU to the runner,
+				// so flash attention is decided as on a CPU (its default)
+				zero := 0
+				in.FlashAttention, in.GPULayers = nil, &zero
+				r = estimate.Analyze(in)
+			}
 			label := fmt.Sprintf("%s/%s", m.Name, sc.Name)
-			srv, err := StartOllama(bin, lib, filepath.Join(t.TempDir(), "o"), SimGPUsOllama(sc.GPUs), ollamaEnv(r))
+			env, hidden := ollamaEnv(r)
+			sims := SimGPUsOllama(sc.GPUs)
+			if hidden {
+				// CUDA_VISIBLE_DEVICES=-1 hides a CUDA GPU, not the simulated
+				// one: on the rig, hiding is starting without the device
+				sims = nil
+			}
+			srv, err := startImported(ctx, bin, lib, t.TempDir(), sims, env, m.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := srv.Import(ctx, "m", m.Path); err != nil {
-				srv.Stop()
-				t.Fatal(err)
-			}
+			srv.NGPU = len(sc.GPUs)
 			lctx, lcancel := context.WithTimeout(ctx, 90*time.Second)
 			got, err := srv.Load(lctx, "m", r.Command.OllamaOptions)
 			lcancel()
@@ -177,7 +203,13 @@ func TestOllamaLayoutMatchesRig(t *testing.T) {
 			}
 			checkOllamaLoad(t, label, r, in, got)
 			n++
-			// Ollama's own choice: no num_gpu
+			// Ollama's own choice: no num_gpu, the GPUs visible
+			if hidden {
+				srv.Stop()
+				if srv, err = startImported(ctx, bin, lib, t.TempDir(), SimGPUsOllama(sc.GPUs), env, m.Path); err != nil {
+					t.Fatal(err)
+				}
+			}
 			lctx, lcancel = context.WithTimeout(ctx, 90*time.Second)
 			auto, err := srv.Load(lctx, "m", map[string]int{"num_ctx": r.Command.OllamaOptions["num_ctx"]})
 			lcancel()
@@ -229,6 +261,9 @@ func checkOllamaLoad(t *testing.T, label string, r estimate.Report, in estimate.
 		for _, d := range eng[:nG] {
 			gpuW += d.WeightsBytes
 		}
+		if in.Summary.OutputTied && got.NumGPU == got.Total {
+			gpuW -= min(gpuW, in.Summary.TokenEmbdBytes) // token_embd duplicated for the output on the GPU
+		}
 		eng[nG].WeightsBytes = in.Summary.TensorBytes - min(gpuW, in.Summary.TensorBytes)
 		eng[nG].TotalBytes = eng[nG].WeightsBytes + eng[nG].KVBytes + eng[nG].ComputeBytes + eng[nG].OutputBytes
 	}
@@ -249,7 +284,18 @@ func checkOllamaLoad(t *testing.T, label string, r estimate.Report, in estimate.
 			engVRAM += e.TotalBytes
 		}
 	}
-	t.Logf("%-48s ollama ps size_vram %d (GPU buffers %d, fitbench %d)", label, got.SizeVRAM, engVRAM, oursVRAM)
+	t.Logf("%-48s num_gpu %d: Ollama offloaded %d/%d %v; ollama ps size_vram %d (GPU buffers %d, fitbench %d)",
+		label, r.GPULayers, got.NumGPU, got.Total, got.GPULayers, got.SizeVRAM, engVRAM, oursVRAM)
+	// `ollama ps` size_vram: on the llama.cpp runner Ollama's own up-front
+	// estimate, which fitbench replays exactly; on its engine the runner's
+	// buffers (plus the CPU's when every layer is offloaded), an estimate
+	if r.OllamaFit != nil {
+		b := boundTotal
+		if got.Engine == "llamacpp" {
+			b = boundExact
+		}
+		cmp(t, label, "size_vram", r.OllamaFit.PlanVRAMBytes, got.SizeVRAM, b)
+	}
 }
 
 // checkOllamaAuto compares the layer count Ollama's scheduler chose without

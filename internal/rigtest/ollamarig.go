@@ -54,6 +54,9 @@ func OllamaLib(rigBin string) (string, error) {
 type OllamaServer struct {
 	Srv  *ollamatest.Server
 	GPUs []GPU
+	// NGPU is the number of GPUs results are reported for (default len(GPUs);
+	// more when the plan hid them and the server started without them).
+	NGPU int
 }
 
 // StartOllama starts the server; scratch holds its model store.
@@ -66,7 +69,7 @@ func StartOllama(bin, lib, scratch string, gpus []GPU, env []string) (*OllamaSer
 	if err != nil {
 		return nil, err
 	}
-	return &OllamaServer{Srv: s, GPUs: gpus}, nil
+	return &OllamaServer{Srv: s, GPUs: gpus, NGPU: len(gpus)}, nil
 }
 
 // Import uploads a GGUF and creates model name from it.
@@ -119,7 +122,7 @@ func (o *OllamaServer) Load(ctx context.Context, name string, opts map[string]in
 		return nil, err
 	}
 	l.Log = o.Srv.LogSince(off)
-	if err := l.parse(len(o.GPUs)); err != nil && l.OK {
+	if err := l.parse(max(o.NGPU, len(o.GPUs))); err != nil && l.OK {
 		return l, err
 	}
 	return l, nil
