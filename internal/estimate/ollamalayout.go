@@ -45,7 +45,7 @@ type OllamaFit struct {
 	VRAMBytes uint64 `json:"vram_bytes,omitempty"`
 	// PlanVRAMBytes is size_vram for this report's own plan (its num_gpu).
 	PlanVRAMBytes uint64 `json:"plan_vram_bytes,omitempty"`
-	Note      string `json:"note"`
+	Note          string `json:"note"`
 }
 
 // olEntry is one element of Ollama's GPULayersList: a GPU (target index) and
