@@ -114,7 +114,7 @@ func bestPlan(in Input) llamaPlan {
 	}
 	for ngl := n; ngl > 0; ngl-- {
 		p, hang := planForOllama(in, ngl)
-		if hang || (p.ngl < ngl && p.ngl > 0) {
+		if hang || p.ngl < ngl {
 			continue // Ollama would hang, or places fewer (that count is tried on its own)
 		}
 		if gpusFit(p, in) {
