@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/fitbench/fitbench/internal/archtest"
 	"github.com/fitbench/fitbench/internal/estimate"
-	"github.com/fitbench/fitbench/internal/estimate/estimatetest"
-	"github.com/fitbench/fitbench/internal/gguf"
 	"github.com/fitbench/fitbench/internal/testutil/ollamatest"
 )
 
@@ -25,6 +21,11 @@ var knownOllamaGaps = map[string]string{
 	// longer holds the layers and Ollama moves them to the second
 	"qwen3/2gpu-partial-2:1":      "engine graph −19%: Ollama places num_gpu 2 on GPU1, fitbench on GPU0",
 	"qwen3/2gpu-split/own-layout": "engine graph −19%: Ollama's loop ends at [4 1], fitbench's at [4 0]",
+	// the same graph at two sequences (−15% of the GPU's total)
+	"qwen3/1gpu-partial np=2":            "engine graph: GPU total −14.5%",
+	"qwen3/1gpu-partial np=2/own-layout": "engine graph: Ollama takes 2 layers, fitbench predicts 3",
+	"qwen3/2gpu-split np=2":              "engine graph: Ollama places num_gpu 4 on GPU1, fitbench 3+1",
+	"qwen3/2gpu-split np=2/own-layout":   "engine graph: Ollama [0 4], fitbench [4 0]",
 }
 
 // reporter is what the checks need of a test; gapReporter turns the errors
@@ -75,143 +76,6 @@ func ocmp(t reporter, label, what string, ours, rig uint64, bound [2]float64) {
 	}
 }
 
-// ollamaCase is one model of the Ollama layout test.
-type ollamaCase struct {
-	Name    string
-	Path    string
-	Summary gguf.Summary
-}
-
-// ollamaLayoutModels: three models of the estimate matrix that Ollama runs on
-// its llama.cpp runner (llama untied, llama tied, qwen2 with q/k/v biases) and
-// one that it runs on its own engine (qwen3).
-func ollamaLayoutModels(t *testing.T) []ollamaCase {
-	t.Helper()
-	var specs = []string{"m-q4-big", "m-q8-gqa8", "m-qwen2-f16"}
-	var out []ollamaCase
-	for _, m := range estimatetest.Models {
-		for _, n := range specs {
-			if m.Name != n {
-				continue
-			}
-			paths, sums, err := estimatetest.WriteModels(t.TempDir(), estimatetest.Models[indexOf(m.Name):indexOf(m.Name)+1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, ollamaCase{m.Name, paths[0], sums[0]})
-		}
-	}
-	for _, p := range []string{"qwen3"} {
-		m, err := archtest.WriteModel(archtest.CacheDir(), p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ollamaCase{p, m.Path, m.Summary})
-	}
-	return out
-}
-
-func indexOf(name string) int {
-	for i, m := range estimatetest.Models {
-		if m.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// ollamaInput is fitbench's input for a model under Ollama on the rig. Flash
-// attention: Ollama enables it only on GPUs its ml.FlashAttentionSupported
-// lists (CPU, Metal, CUDA with driver ≥ 7, ROCm, Vulkan); the simulated device
-// reports library SIMGPU, so Ollama's own engine runs without it. Its llama.cpp
-// runner leaves it on "auto", which llama.cpp resolves to on.
-func ollamaInput(c ollamaCase, gpus []estimate.GPU) estimate.Input {
-	in := estimate.Input{Summary: c.Summary, Engine: estimate.EngineOllama, Context: 2048, Parallel: 1,
-		SafetyMargin: Margin, Target: estimate.Target{GPUs: gpus, RAMBytes: RAM}}
-	if r := estimate.Analyze(in); r.EnginePath == estimate.PathOllamaEngine {
-		off := false
-		in.FlashAttention = &off
-	}
-	return in
-}
-
-// OllamaScenarios sizes the simulated GPUs for one model around what Ollama
-// itself plans with: its reserve (457 MiB minimum free per GPU, ml/device.go
-// MinimumMemory) and its own estimate of the full offload (OllamaFit's
-// size_vram on a large GPU: layers and graph). Every layer fits one GPU;
-// three quarters of it on one GPU; two unequal GPUs (60% and 40%); two GPUs
-// that hold it only together (75% and 65%); a GPU under the reserve (Ollama places no layer on it, whatever num_gpu
-// says).
-func OllamaScenarios(in estimate.Input) []Scenario {
-	q := in
-	q.Target = estimate.Target{GPUs: []estimate.GPU{gpu("big", 64<<30)}, RAMBytes: RAM}
-	full := estimate.Analyze(q)
-	need := full.Memory.Devices[0].TotalBytes - full.Memory.Devices[0].OverheadBytes
-	if full.OllamaFit != nil {
-		need = max(need, full.OllamaFit.VRAMBytes)
-	}
-	base := uint64(estimate.OllamaMinimumFree)
-	return []Scenario{
-		{"1gpu-full", []estimate.GPU{ogpu("g0", base+need*2)}},
-		{"1gpu-partial", []estimate.GPU{ogpu("g0", base+need*75/100)}},
-		{"2gpu-partial-2:1", []estimate.GPU{ogpu("g0", base+need*60/100), ogpu("g1", base+need*40/100)}},
-		{"2gpu-split", []estimate.GPU{ogpu("g0", base+need*75/100), ogpu("g1", base+need*65/100)}},
-		{"1gpu-under-reserve", []estimate.GPU{ogpu("g0", estimate.OllamaMinimumFree*2/3)}},
-	}
-}
-
-// ogpu is a GPU for the Ollama rig. The simulated device offers exactly its
-// free memory (SimGPUsOllama): Ollama reads the free memory before its runner
-// creates a context, and the simulated device has no context to create. So
-// fitbench's runtime overhead is set to Ollama's own reserve for it (457 MiB,
-// which stands for that context): both then plan against the same space.
-func ogpu(name string, free uint64) estimate.GPU {
-	g := gpu(name, free)
-	g.OverheadBytes = estimate.OllamaMinimumFree
-	return g
-}
-
-// SimGPUsOllama: each simulated device offers the GPU's whole free memory.
-func SimGPUsOllama(gpus []estimate.GPU) []GPU {
-	out := make([]GPU, len(gpus))
-	for i, g := range gpus {
-		out[i] = GPU{FreeBytes: g.FreeBytes, TotalBytes: g.VRAMBytes}
-	}
-	return out
-}
-
-// ollamaEnv is the server environment of fitbench's Ollama command, as run on
-// the rig. OLLAMA_FLASH_ATTENTION=1 is left out: on a CUDA GPU it turns flash
-// attention on, on the simulated device (library SIMGPU, not in
-// ml.FlashAttentionSupported) it would turn it off; without it the llama.cpp
-// runner's "auto" gives the on that the variable gives on CUDA.
-func ollamaEnv(r estimate.Report) (env []string, hidden bool) {
-	for _, e := range r.Command.OllamaEnv {
-		switch e {
-		case "OLLAMA_FLASH_ATTENTION=1":
-			continue
-		case "CUDA_VISIBLE_DEVICES=-1":
-			hidden = true
-			continue
-		}
-		env = append(env, e)
-	}
-	return env, hidden
-}
-
-// startImported starts a server on sims and imports the model as "m".
-func startImported(ctx context.Context, bin, lib, dir string, sims []GPU, env []string, model string) (*OllamaServer, error) {
-	srv, err := StartOllama(bin, lib, filepath.Join(dir, "o"), sims, env)
-	if err != nil {
-		return nil, err
-	}
-	if err := srv.Import(ctx, "m", model); err != nil {
-		srv.Stop()
-		return nil, err
-	}
-	return srv, nil
-}
-
 // TestOllamaLayoutMatchesRig runs the real `ollama serve` on simulated GPUs
 // for models on both of Ollama's engines and compares, per device, what Ollama
 // placed with fitbench's plan (its num_ctx and num_gpu, OLLAMA_* settings) —
@@ -228,63 +92,33 @@ func TestOllamaLayoutMatchesRig(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	models := ollamaLayoutModels(t)
+	models, err := OllamaModels(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, agree, total := 0, 0, 0
 	for _, m := range models {
-		for _, sc := range OllamaScenarios(ollamaInput(m, nil)) {
-			in := ollamaInput(m, sc.GPUs)
-			r := estimate.Analyze(in)
-			if r.GPULayers == 0 && in.FlashAttention != nil {
-				// num_gpu 0: Ollama's scheduler passes no GPU to the runner,
-				// so flash attention is decided as on a CPU (its default)
-				zero := 0
-				in.FlashAttention, in.GPULayers = nil, &zero
-				r = estimate.Analyze(in)
-			}
-			label := fmt.Sprintf("%s/%s", m.Name, sc.Name)
-			env, hidden := ollamaEnv(r)
-			sims := SimGPUsOllama(sc.GPUs)
-			if hidden {
-				// CUDA_VISIBLE_DEVICES=-1 hides a CUDA GPU, not the simulated
-				// one: on the rig, hiding is starting without the device
-				sims = nil
-			}
-			srv, err := startImported(ctx, bin, lib, t.TempDir(), sims, env, m.Path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv.NGPU = len(sc.GPUs)
-			lctx, lcancel := context.WithTimeout(ctx, 90*time.Second)
-			got, err := srv.Load(lctx, "m", r.Command.OllamaOptions)
-			lcancel()
-			if err != nil {
-				srv.Stop()
-				t.Fatalf("%s: %v", label, err)
-			}
-			checkGap(t, label, func(rp reporter) bool { checkOllamaLoad(rp, label, r, in, got); return true })
-			n++
-			// Ollama's own choice: no num_gpu, the GPUs visible
-			if hidden {
-				srv.Stop()
-				if srv, err = startImported(ctx, bin, lib, t.TempDir(), SimGPUsOllama(sc.GPUs), env, m.Path); err != nil {
+		for _, set := range OllamaSettings {
+			for _, sc := range OllamaScenarios(OllamaInput(m, nil, set)) {
+				if !OllamaCaseWanted(set, sc.Name) {
+					continue
+				}
+				label := fmt.Sprintf("%s/%s%s", m.Name, sc.Name, set.Suffix)
+				c, err := CompareOllama(ctx, bin, lib, t.TempDir(), m, label, OllamaInput(m, sc.GPUs, set))
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			lctx, lcancel = context.WithTimeout(ctx, 90*time.Second)
-			auto, err := srv.Load(lctx, "m", map[string]int{"num_ctx": r.Command.OllamaOptions["num_ctx"]})
-			lcancel()
-			srv.Stop()
-			if err != nil {
-				t.Fatalf("%s auto: %v", label, err)
-			}
-			total++
-			if checkGap(t, label+"/own-layout", func(rp reporter) bool { return checkOllamaAuto(rp, label, r, auto) }) {
-				agree++
+				checkGap(t, label, func(rp reporter) bool { checkOllamaLoad(rp, label, c.Report, c.In, c.Plan); return true })
+				n++
+				total++
+				if checkGap(t, label+"/own-layout", func(rp reporter) bool { return checkOllamaAuto(rp, label, c.Report, c.Own) }) {
+					agree++
+				}
 			}
 		}
 	}
 	t.Logf("Ollama's own layer choice predicted in %d of %d cases", agree, total)
-	if n < len(models)*5 {
+	if n < len(models)*7 {
 		t.Fatalf("only %d Ollama comparisons ran", n)
 	}
 }
