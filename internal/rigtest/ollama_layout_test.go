@@ -1,9 +1,14 @@
 package rigtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,4 +216,59 @@ func checkOllamaAuto(t reporter, label string, r estimate.Report, got *OllamaLoa
 		t.Errorf("%s: Ollama chose %d layers %v by itself, fitbench predicted %d %v", label, got.NumGPU, got.GPULayers, f.NumGPU, f.GPULayers)
 	}
 	return ok
+}
+
+// TestOllamaForcedNumGPUHangs checks the premise of fitbench's guard against
+// Ollama's scheduler hang (estimate's olFindBestFit): a num_gpu whose layers
+// need far more than the GPU's space (here 2 MiB of layer space after the
+// 457 MiB reserve and the graph, num_gpu 9 for a 110 MB model) makes Ollama
+// v0.17.4's float32 binary search spin, and the request never returns.
+// fitbench must flag that num_gpu and never plan it itself.
+func TestOllamaForcedNumGPUHangs(t *testing.T) {
+	rig := Require(t)
+	bin := ollamatest.Require(t)
+	lib, err := OllamaLib(rig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, err := OllamaModels(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := models[0] // m-q4-big
+	gpus := []estimate.GPU{ogpu("g0", 515<<20)}
+	in := OllamaInput(m, gpus, OllamaSetting{Parallel: 1})
+	nine := 9
+	forced := in
+	forced.GPULayers = &nine
+	r := estimate.Analyze(forced)
+	flagged := false
+	for _, a := range r.Advice {
+		flagged = flagged || strings.Contains(a, "never finish")
+	}
+	if !flagged {
+		t.Errorf("fitbench does not flag num_gpu 9 on a GPU with 2 MiB of layer space: %v", r.Advice)
+	}
+	if own := estimate.Analyze(in); own.GPULayers == 9 {
+		t.Errorf("fitbench's own plan is the num_gpu Ollama hangs on")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := startImported(ctx, bin, lib, t.TempDir(), SimGPUsOllama(gpus), nil, m.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	body, _ := json.Marshal(map[string]any{"model": "m", "prompt": "hi", "stream": false,
+		"options": map[string]any{"num_ctx": 2048, "num_gpu": 9, "num_predict": 1}})
+	hctx, hcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer hcancel()
+	err = call(hctx, http.MethodPost, srv.Srv.URL+"/api/generate", bytes.NewReader(body), nil)
+	if err == nil {
+		t.Errorf("Ollama answered num_gpu 9 on 2 MiB of layer space: its scheduler no longer hangs, fitbench's guard (olFindBestFit) can go")
+	} else if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Ollama failed instead of hanging: %v", err)
+	} else {
+		t.Logf("as predicted, Ollama did not answer within 20 s (%v)", err)
+	}
 }
