@@ -161,7 +161,7 @@ func ollamaSection(ctx context.Context, rig, dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-28s %-9s %-8s %13s | %9s %9s\n", "case", "runner", "device", "layers us/Oll", "Ollama MiB", "fitbench%")
+	fmt.Printf("%-30s %-9s %-8s %13s | %10s %9s\n", "case", "runner", "device", "layers us/Oll", "Ollama MiB", "fitbench%")
 	var errs []float64
 	sameLayers, own, n := 0, 0, 0
 	for _, m := range models {
@@ -177,7 +177,7 @@ func ollamaSection(ctx context.Context, rig, dir string) error {
 				}
 				n++
 				if !c.Plan.OK {
-					fmt.Printf("%-28s Ollama failed: %s\n", label, c.Plan.Error)
+					fmt.Printf("%-30s Ollama failed: %s\n", label, c.Plan.Error)
 					continue
 				}
 				same := true
@@ -193,7 +193,11 @@ func ollamaSection(ctx context.Context, rig, dir string) error {
 						rel = 100 * (float64(o.TotalBytes-o.OverheadBytes) - float64(e.TotalBytes)) / float64(e.TotalBytes)
 						errs = append(errs, rel)
 					}
-					fmt.Printf("%-28s %-9s %-8s %6d/%-6d | %9.2f %+9.2f\n", label, c.Plan.Engine, e.Name, o.Layers, e.Layers, float64(e.TotalBytes)/(1<<20), rel)
+					pct := "-" // Ollama holds nothing there (placed elsewhere)
+					if !math.IsNaN(rel) {
+						pct = fmt.Sprintf("%+.2f", rel)
+					}
+					fmt.Printf("%-30s %-9s %-8s %6d/%-6d | %10.2f %9s\n", label, c.Plan.Engine, e.Name, o.Layers, e.Layers, float64(e.TotalBytes)/(1<<20), pct)
 				}
 				if same {
 					sameLayers++
@@ -204,13 +208,13 @@ func ollamaSection(ctx context.Context, rig, dir string) error {
 					own++
 				}
 				if f != nil {
-					fmt.Printf("%-28s own layout: Ollama %d %v | fitbench %d %v\n", label, c.Own.NumGPU, c.Own.GPULayers, f.NumGPU, f.GPULayers)
+					fmt.Printf("%-30s own layout: Ollama %d %v | fitbench %d %v\n", label, c.Own.NumGPU, c.Own.GPULayers, f.NumGPU, f.GPULayers)
 				}
 			}
 		}
 	}
 	a := absAll(errs)
-	fmt.Printf("GPU totals (fitbench's plan as Ollama placed it): median |error| %.2f%%, max %.2f%%, within 3%%: %.0f%%\n", median(a), maxOf(a), 100*within(a, 3))
+	fmt.Printf("GPU totals (fitbench's plan as Ollama placed it; a GPU placed differently counts −100%%): median |error| %.2f%%, max %.2f%%, within 3%%: %.0f%%\n", median(a), maxOf(a), 100*within(a, 3))
 	fmt.Printf("layers per GPU identical: %d of %d; Ollama's own layout predicted: %d of %d\n", sameLayers, n, own, n)
 	return nil
 }
