@@ -186,7 +186,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 	// simulated-GPU rig, see applyOffloadRules in fit.go.
 	applyOffloadRules(in, devs, shape, lay, ngl)
 	if path == PathOllamaEngine && len(gpus) > 0 {
-		applyOllamaEngineRules(s, devs, shape, lay, ngl, od)
+		applyOllamaEngineRules(s, devs, shape, lay, ngl, od, flash)
 	}
 	if path != PathOllamaEngine {
 		emb := 0

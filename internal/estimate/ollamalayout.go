@@ -585,11 +585,51 @@ func predictOllamaFit(in Input) *OllamaFit {
 //   - the first GPU at partial offload holds the whole graph (26.5 MB with 2
 //     of 4 blocks vs 25.2 MB at full offload) but no copy of a CPU-resident
 //     weight matrix, which llama.cpp's scheduler adds.
-func applyOllamaEngineRules(s gguf.Summary, devs []Device, shape graphShape, lay ctxLayout, ngl, od int) {
+//   - without flash attention, every GPU that runs attention blocks also holds
+//     a copy of the KQ mask, [cache cells, batch] F32 — an input on the CPU,
+//     copied into the GPU's compute buffer by the scheduler: the GPU's graph is
+//     the CPU's (20.0 MiB, qwen3 at num_ctx 2048, no GPU) + 4 MiB (25.2 MB).
+//     With flash attention the mask is an F16 tensor inside the graph
+//     (not measured on the rig).
+//   - no pipeline parallelism: ml/backend/ggml creates its scheduler with
+//     parallel = false, so no GGML_SCHED_MAX_COPIES copies on two GPUs; each
+//     GPU holds its own part of the graph; a GPU with only the output layer
+//     holds output_norm's and the logits' rows, 66 KiB on the rig;
+//   - a tied output is loaded a second time by the engine itself
+//     (`output,alt:token_embd`, counted in planLlama), not duplicated again
+//     as llama.cpp does.
+func applyOllamaEngineRules(s gguf.Summary, devs []Device, shape graphShape, lay ctxLayout, ngl, od int, flash bool) {
 	nL := s.BlockCount
-	devs[len(devs)-1].ComputeBytes = uint64(s.EmbeddingLength) * uint64(lay.NUbatch) * 4
-	if ngl <= nL && len(devs) > 1 {
-		own := deviceCompute(shape, devs[0].Layers, nL, od == 0)
-		devs[0].ComputeBytes = max(own, deviceCompute(shape, nL+1, nL, true))
+	cpu := len(devs) - 1
+	devs[cpu].ComputeBytes = uint64(s.EmbeddingLength) * uint64(lay.NUbatch) * 4
+	if s.OutputTied && od < cpu {
+		devs[od].WeightsBytes -= min(devs[od].WeightsBytes, s.TokenEmbdBytes) // applyOffloadRules' llama.cpp duplicate
+	}
+	for i := 0; i < cpu; i++ {
+		devs[i].ComputeBytes = 0
+		switch {
+		case devs[i].Layers == 1 && i == od:
+			// the output layer alone: output_norm's and the logits' rows
+			// for the reserve's `parallel` outputs (rig: 66 KiB, vocab 16384)
+			devs[i].ComputeBytes = uint64(s.VocabSize+s.EmbeddingLength) * uint64(max(lay.NSeq, 1)) * 4
+		case devs[i].Layers > 0:
+			devs[i].ComputeBytes = deviceCompute(shape, devs[i].Layers, nL, i == od)
+		}
+	}
+	if ngl <= nL && ngl > 0 && cpu > 0 {
+		devs[0].ComputeBytes = max(devs[0].ComputeBytes, deviceCompute(shape, nL+1, nL, true))
+	}
+	if !flash {
+		// kvcache/causal.go: one cache of pad256(num_ctx × parallel) cells
+		mask := uint64(pad(lay.NCtx, 256)) * uint64(lay.NUbatch) * 4
+		for i := 0; i < cpu; i++ {
+			blocks := devs[i].Layers
+			if i == od {
+				blocks--
+			}
+			if blocks > 0 || (i == 0 && ngl <= nL && ngl > 0) {
+				devs[i].ComputeBytes += mask
+			}
+		}
 	}
 }
