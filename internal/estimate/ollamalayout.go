@@ -126,8 +126,9 @@ func ollamaFree(gpus []GPU) []uint64 {
 
 // olForceLimit: a forced num_gpu whose layers need this many times a GPU's
 // space is treated as one Ollama never finishes placing. Ollama spins at 16×
-// (olFindBestFit); fitbench's memory for Ollama's engine is within ±15% of
-// what its runner reports, so 8× keeps a factor of two away from the spin.
+// (olFindBestFit); fitbench's memory for Ollama's engine is an estimate of
+// what its runner reports (within ±3% on the rig), so 8× keeps a factor of
+// two away from the spin.
 const olForceLimit = 8
 
 // ollamaBuildLayout is buildLayout + assignLayers for one library, no
