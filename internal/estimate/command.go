@@ -162,8 +162,12 @@ func addOffloadPlans(r *Report, in Input, p llamaPlan) {
 			r.OllamaFit.PlanVRAMBytes = planVRAM
 		}
 		if f := r.OllamaFit; f != nil && f.NumGPU != r.GPULayers {
-			r.Advice = append(r.Advice, fmt.Sprintf("Ollama without num_gpu offloads %d layers by itself (%v per GPU; it keeps %d MiB free per GPU); the command below sets num_gpu %d instead",
-				f.NumGPU, f.GPULayers, OllamaMinimumFree>>20, r.GPULayers))
+			per := ""
+			if len(f.GPULayers) > 1 {
+				per = fmt.Sprintf(", %v per GPU", f.GPULayers)
+			}
+			r.Advice = append(r.Advice, fmt.Sprintf("Ollama without num_gpu offloads %d layers by itself (its own estimate, keeping %d MiB free per GPU%s); the command below sets num_gpu %d instead",
+				f.NumGPU, OllamaMinimumFree>>20, per, r.GPULayers))
 		}
 	}
 	if gpusHidden(*r, in) {
