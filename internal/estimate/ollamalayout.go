@@ -571,6 +571,11 @@ func predictOllamaFit(in Input) *OllamaFit {
 	l, _, vram, _ := ollamaLayout(in, -1) // no num_gpu: the search stays in [0, 1], no hang
 	f := &OllamaFit{NumGPU: l.sum(), GPULayers: l.counts(len(in.Target.GPUs)), VRAMBytes: vram}
 	f.Note = fmt.Sprintf("Ollama keeps %d MiB free per GPU (its minimum) besides the graph and packs layers onto as few GPUs as it can", OllamaMinimumFree>>20)
+	path, _ := enginePath(in.Engine, in.Summary, profileFor(in.Summary), in.ProjectorBytes > 0)
+	s := in.Summary
+	if _, ok := ollamaGraphFormulas[s.Architecture]; path == PathOllamaLlamaCpp && (!ok || s.ExpertCount > 0) {
+		f.Note += fmt.Sprintf("; approximate: Ollama's own graph estimate for %s (fs/ggml GraphSize) is not reproduced, its default is used", s.Architecture)
+	}
 	return f
 }
 
