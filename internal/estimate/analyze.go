@@ -30,7 +30,7 @@ func Analyze(in Input) Report {
 	}
 	var p llamaPlan
 	if in.GPULayers != nil {
-		p = planLlama(in, min(max(*in.GPULayers, 0), s.BlockCount+1))
+		p = planFor(in, min(max(*in.GPULayers, 0), s.BlockCount+1))
 	} else {
 		p = bestPlan(in)
 	}
@@ -88,6 +88,24 @@ func Analyze(in Input) Report {
 	return r
 }
 
+// planFor is the plan of -ngl / num_gpu ngl: under Ollama with GPUs, the
+// layers go where Ollama's scheduler puts them (ollamalayout.go), which may
+// be fewer than asked; otherwise llama.cpp's split.
+func planFor(in Input, ngl int) llamaPlan {
+	p, _ := planForOllama(in, ngl)
+	return p
+}
+
+// planForOllama is planFor and, under Ollama, whether its scheduler would
+// never finish placing num_gpu ngl (olFindBestFit).
+func planForOllama(in Input, ngl int) (llamaPlan, bool) {
+	if in.Engine == EngineOllama && len(in.Target.GPUs) > 0 {
+		_, p, _, hang := ollamaLayout(in, ngl)
+		return p, hang
+	}
+	return planLlama(in, ngl), false
+}
+
 // bestPlan is the largest -ngl whose GPU totals stay under capacity − margin.
 func bestPlan(in Input) llamaPlan {
 	n := in.Summary.BlockCount + 1
@@ -95,14 +113,17 @@ func bestPlan(in Input) llamaPlan {
 		return planLlama(in, 0)
 	}
 	for ngl := n; ngl > 0; ngl-- {
-		p := planLlama(in, ngl)
+		p, hang := planForOllama(in, ngl)
+		if hang || p.ngl < ngl {
+			continue // Ollama would hang, or places fewer (that count is tried on its own)
+		}
 		if gpusFit(p, in) {
 			return p
 		}
 	}
 	// -ngl 0 still puts the offloaded ops' compute buffer on the first GPU
 	// (fit.go); when even that does not fit, run with the GPUs hidden
-	if p := planLlama(in, 0); gpusFit(p, in) {
+	if p := planFor(in, 0); gpusFit(p, in) {
 		return p
 	}
 	return cpuFallback(in)
@@ -182,7 +203,7 @@ func SpeedInputsFor(in Input) SpeedInputs {
 	}
 	var p llamaPlan
 	if in.GPULayers != nil {
-		p = planLlama(in, min(max(*in.GPULayers, 0), in.Summary.BlockCount+1))
+		p = planFor(in, min(max(*in.GPULayers, 0), in.Summary.BlockCount+1))
 	} else {
 		p = bestPlan(in)
 	}

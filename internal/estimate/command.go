@@ -152,6 +152,24 @@ func addOffloadPlans(r *Report, in Input, p llamaPlan) {
 				f.NCtx, f.NGPULayers, f.Note))
 		}
 	}
+	if in.Engine == EngineOllama && len(in.Target.GPUs) > 0 {
+		_, _, planVRAM, hang := ollamaLayout(in, r.GPULayers)
+		if hang && r.GPULayers > 0 {
+			r.Advice = append(r.Advice, fmt.Sprintf("Ollama v0.17.4's scheduler may never finish placing num_gpu %d on these GPUs (its layer search loops when the layers need 16× or more of a GPU's space): use a smaller num_gpu", r.GPULayers))
+		}
+		r.OllamaFit = predictOllamaFit(in)
+		if r.OllamaFit != nil {
+			r.OllamaFit.PlanVRAMBytes = planVRAM
+		}
+		if f := r.OllamaFit; f != nil && f.NumGPU != r.GPULayers {
+			per := ""
+			if len(f.GPULayers) > 1 {
+				per = fmt.Sprintf(", %v per GPU", f.GPULayers)
+			}
+			r.Advice = append(r.Advice, fmt.Sprintf("Ollama without num_gpu offloads %d layers by itself (its own estimate, keeping %d MiB free per GPU%s); the command below sets num_gpu %d instead",
+				f.NumGPU, OllamaMinimumFree>>20, per, r.GPULayers))
+		}
+	}
 	if gpusHidden(*r, in) {
 		r.Advice = append(r.Advice, "the GPU is too small even for llama.cpp's compute buffer (which a visible GPU gets at -ngl 0): run on the CPU with the GPU hidden (llama-server -dev none)")
 	}

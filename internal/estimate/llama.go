@@ -19,6 +19,9 @@ type llamaPlan struct {
 	// device's compute buffer without it (n_copies = 1), which tensor
 	// overrides (-ot, --n-cpu-moe) imply.
 	computeSingle []uint64
+	// layerSizes is weights + KV per block and, last, the output layer's
+	// weights, wherever they are placed (what Ollama's layout packs).
+	layerSizes []uint64
 }
 
 // pipelineParallel is llama_context's condition (llama-context.cpp): two or
@@ -142,10 +145,12 @@ func planLlama(in Input, ngl int) llamaPlan {
 		return d
 	}
 	cl := cacheBytes(in, prof, path, lay, ctx, ct, flash)
+	sizes := make([]uint64, nL+1)
 	for il := 0; il < nL; il++ {
 		d := at(il)
 		if il < len(s.LayerBytes) {
 			devs[d].WeightsBytes += s.LayerBytes[il]
+			sizes[il] = s.LayerBytes[il]
 		}
 		if d != cpu && il < len(s.GPULayerPad) {
 			devs[d].WeightsBytes += s.GPULayerPad[il] // CUDA row padding and alignment
@@ -154,8 +159,10 @@ func planLlama(in Input, ngl int) llamaPlan {
 		if d != cpu {
 			devs[d].KVBytes += cudaKVPad(s, prof, ct, il)
 		}
+		sizes[il] += cl.perLayer[il]
 		devs[d].Layers++
 	}
+	sizes[nL] = s.OutputBytes
 	od := at(nL)
 	devs[od].WeightsBytes += s.OutputBytes
 	// a GPU's buffer pads quantized rows and aligns every tensor (gguf.Summary.GPU*Pad)
@@ -171,6 +178,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 		// tensor per target name) and places it with the output layer.
 		devs[od].WeightsBytes += s.TokenEmbdBytes
 		gpuPad(od, s.GPUTokenEmbdPad)
+		sizes[nL] += s.TokenEmbdBytes
 	}
 	if path == PathOllamaEngine {
 		// expert biases stored as BF16 are loaded as F32 (ml/backend/ggml/ggml.go)
@@ -242,6 +250,10 @@ func planLlama(in Input, ngl int) llamaPlan {
 		// its scheduler was replayed (applyOffloadRules in fit.go).
 		applyOffloadRules(in, devs, shape, lay, ngl)
 	}
+	if path == PathOllamaEngine && len(gpus) > 0 {
+		// Ollama's own engine with GPUs: its measured rules (ollamalayout.go)
+		applyOllamaEngineRules(s, devs, shape, lay, ngl, od, flash)
+	}
 	if path != PathOllamaEngine {
 		emb := 0
 		if in.Engine == EngineOllama {
@@ -254,7 +266,8 @@ func planLlama(in Input, ngl int) llamaPlan {
 		d := &devs[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
-	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state, computeSingle: single}
+	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state,
+		computeSingle: single, layerSizes: sizes}
 }
 
 func cacheType(t string) string {

@@ -162,5 +162,8 @@ type Report struct {
 	// that realise this report's plan.
 	MoE            *MoEPlan  `json:"moe_plan,omitempty"`
 	LlamaServerFit *LlamaFit `json:"llama_server_fit,omitempty"`
-	Command        *Command  `json:"command,omitempty"`
+	// OllamaFit is the layout Ollama's scheduler picks without num_gpu
+	// (engine ollama with a GPU; ollamalayout.go).
+	OllamaFit *OllamaFit `json:"ollama_fit,omitempty"`
+	Command   *Command   `json:"command,omitempty"`
 }

@@ -5,6 +5,8 @@
 // compared with fitbench's estimate and with gguf-parser-go's (given the same
 // --gpu-layers and --tensor-split). Then llama-server's automatic fit
 // (llama_params_fit, run by the rig) is compared with fitbench's prediction.
+// Last, the real Ollama on simulated GPUs: fitbench's Ollama plan per device
+// and Ollama's own layer choice against fitbench's prediction.
 // The figures are ratios against the rig run in the same command.
 package main
 
@@ -13,7 +15,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	parser "github.com/gpustack/gguf-parser-go"
@@ -21,6 +25,7 @@ import (
 	"github.com/fitbench/fitbench/internal/estimate"
 	"github.com/fitbench/fitbench/internal/estimate/estimatetest"
 	"github.com/fitbench/fitbench/internal/rigtest"
+	"github.com/fitbench/fitbench/internal/testutil/ollamatest"
 )
 
 func main() {
@@ -134,6 +139,83 @@ func run() error {
 		}
 	}
 	fmt.Printf("fit choices identical: %d of %d (%.0f%%)\n", agree, n, 100*float64(agree)/float64(max(n, 1)))
+	return ollamaSection(ctx, bin, dir)
+}
+
+// ollamaSection: the real `ollama serve` on the same kind of simulated GPUs
+// (rigtest.CompareOllama, the cases of TestOllamaLayoutMatchesRig), per device
+// fitbench's plan against what Ollama placed, and Ollama's own layer choice
+// against fitbench's prediction (Report.OllamaFit).
+func ollamaSection(ctx context.Context, rig, dir string) error {
+	fmt.Println("\n== Ollama v0.17.4 on simulated GPUs: per-device totals with fitbench's num_gpu, and Ollama's own layout ==")
+	ob, err := ollamatest.Binary()
+	if err != nil {
+		fmt.Println("not run:", err)
+		return nil
+	}
+	lib, err := rigtest.OllamaLib(rig)
+	if err != nil {
+		return err
+	}
+	models, err := rigtest.OllamaModels(filepath.Join(dir, "ollama"))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-30s %-9s %-8s %13s | %10s %9s\n", "case", "runner", "device", "layers us/Oll", "Ollama MiB", "fitbench%")
+	var errs []float64
+	sameLayers, own, n := 0, 0, 0
+	for _, m := range models {
+		for _, set := range rigtest.OllamaSettings {
+			for _, sc := range rigtest.OllamaScenarios(rigtest.OllamaInput(m, nil, set)) {
+				if !rigtest.OllamaCaseWanted(set, sc.Name) {
+					continue
+				}
+				label := m.Name + "/" + sc.Name + set.Suffix
+				c, err := rigtest.CompareOllama(ctx, ob, lib, filepath.Join(dir, "o", strings.NewReplacer("/", "_", " ", "_", "=", "").Replace(label)), m, label, rigtest.OllamaInput(m, sc.GPUs, set))
+				if err != nil {
+					return err
+				}
+				n++
+				if !c.Plan.OK {
+					fmt.Printf("%-30s Ollama failed: %s\n", label, c.Plan.Error)
+					continue
+				}
+				same := true
+				nG := len(sc.GPUs)
+				for d := 0; d < nG; d++ {
+					o, e := c.Report.Memory.Devices[d], c.Plan.Devices[d]
+					same = same && o.Layers == e.Layers
+					if e.TotalBytes == 0 && o.TotalBytes-o.OverheadBytes == 0 {
+						continue
+					}
+					rel := math.NaN()
+					if e.TotalBytes > 0 {
+						rel = 100 * (float64(o.TotalBytes-o.OverheadBytes) - float64(e.TotalBytes)) / float64(e.TotalBytes)
+						errs = append(errs, rel)
+					}
+					pct := "-" // Ollama holds nothing there (placed elsewhere)
+					if !math.IsNaN(rel) {
+						pct = fmt.Sprintf("%+.2f", rel)
+					}
+					fmt.Printf("%-30s %-9s %-8s %6d/%-6d | %10.2f %9s\n", label, c.Plan.Engine, e.Name, o.Layers, e.Layers, float64(e.TotalBytes)/(1<<20), pct)
+				}
+				if same {
+					sameLayers++
+				}
+				f := c.Report.OllamaFit
+				ok := f != nil && c.Own.OK && f.NumGPU == c.Own.NumGPU && fmt.Sprint(f.GPULayers) == fmt.Sprint(c.Own.GPULayers)
+				if ok {
+					own++
+				}
+				if f != nil {
+					fmt.Printf("%-30s own layout: Ollama %d %v | fitbench %d %v\n", label, c.Own.NumGPU, c.Own.GPULayers, f.NumGPU, f.GPULayers)
+				}
+			}
+		}
+	}
+	a := absAll(errs)
+	fmt.Printf("GPU totals (fitbench's plan as Ollama placed it; a GPU placed differently counts −100%%): median |error| %.2f%%, max %.2f%%, within 3%%: %.0f%%\n", median(a), maxOf(a), 100*within(a, 3))
+	fmt.Printf("layers per GPU identical: %d of %d; Ollama's own layout predicted: %d of %d\n", sameLayers, n, own, n)
 	return nil
 }
 
