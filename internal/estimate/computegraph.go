@@ -30,7 +30,19 @@ type graphShape struct {
 	stateDims   stateGraph
 	mla         *mlaGraph
 	gemmaNorms  bool // post-attention and post-FFN norms
+	fused       bool // fused QKV projection and fused up+gate FFN (phi3)
+	embedDup    bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
+	qkvBias     bool // q/k/v biases added after the projections (qwen2)
+
+	// Bytes of the weights and cache the ops read, for the scheduler's copies
+	// (sched.go): per block as stored (LayerBytes), the output matrix (the
+	// token embeddings when tied), the token embeddings, and each block's KV
+	// cache (K and V together, all streams).
+	layerBytes         []uint64
+	outBytes, embBytes uint64
+	kvLayerBytes       []uint64
+	kvBPE              float64 // quantized KV cache: bytes per element (0 = F16/F32)
 	// maskF16: Ollama's engine. With flash attention the mask reaches the
 	// graph as one F16 tensor (buildMask casts its F32 input, which has its
 	// own buffer, to CacheConfig's MaskDType F16); without it the F32 mask is
@@ -51,10 +63,27 @@ type mlaGraph struct {
 }
 
 func computeGraphBytes(s graphShape) uint64 {
-	if s.nTok <= 0 || s.nEmbd <= 0 || len(s.headKV) == 0 {
+	g := buildGraph(s)
+	if g == nil {
 		return 0
 	}
-	g := &graph{}
+	return g.peak()
+}
+
+// buildGraph builds the reserve graph of s. Every weight and KV-cache tensor
+// an op reads is its own leaf carrying its layer (-1 = the input layer, n_layer
+// = the output layer) and its size, so that the scheduler replay (sched.go)
+// can place each op where ggml's scheduler would and copy what it copies.
+func buildGraph(s graphShape) *graph {
+	if s.nTok <= 0 || s.nEmbd <= 0 || len(s.headKV) == 0 {
+		return nil
+	}
+	g := &graph{rows: s.nTok, nTok: s.nTok, cur: -1}
+	// W is a weight matrix of layer g.cur, rows of ne0 elements (ne0 × n at the
+	// layer's bytes per weight, see setWeightSizes); N a small F32 weight
+	// (norm, bias).
+	W := func(ne0, n int) *gtensor { return g.weight(uint64(max(ne0*n, 0)), false, ne0) }
+	N := func(elems int) *gtensor { return g.weight(uint64(max(elems, 0)), true, elems) }
 	f32 := func(n ...int) uint64 {
 		v := uint64(4)
 		for _, x := range n {
@@ -64,11 +93,20 @@ func computeGraphBytes(s graphShape) uint64 {
 	}
 	T, E := s.nTok, s.nEmbd
 	ns := max(s.nStream, 1)
+	ext := &gtensor{ext: true, layer: -1} // in another buffer (Ollama's Input tensors)
 	in := func(size uint64) *gtensor { return &gtensor{size: size, input: true} }
-	ext := &gtensor{ext: true} // weights and KV cache live in other buffers
+	if s.maskF16 {
+		// Ollama's engine: ctx.Input() tensors (tokens, positions, cache
+		// locations, output rows) get their own buffer (ml/backend/ggml
+		// ggml.go Input), never the graph allocator's.
+		in = func(uint64) *gtensor { return ext }
+	}
 
 	tokens := in(uint64(T) * 4)
-	cur := g.op(f32(E, T), false, tokens) // get_rows(tok_embd)
+	cur := g.getRows(f32(E, T), W(E, s.nVocab), tokens) // get_rows(tok_embd)
+	if s.embedDup {
+		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
+	}
 	pos := in(uint64(T) * 4)
 	kIdx := in(uint64(T) * 8)
 	// Without flash attention the V cache is transposed and set_rows writes it
@@ -78,10 +116,17 @@ func computeGraphBytes(s graphShape) uint64 {
 		vIdxLen *= uint64(maxInt(s.headKV) * s.valLen)
 	}
 	vIdx := in(vIdxLen)
+	// llama.cpp's iswa cache gives each of its two caches its own k/v index
+	// inputs (llm_graph_input_attn_kv_iswa: self_k_idxs / self_k_idxs_swa);
+	// small, but as graph leafs they are allocated first and where they sit
+	// decides which freed regions later tensors can reuse.
+	var kIdxSWA, vIdxSWA *gtensor
 	maskFor := func(cells int) (*gtensor, *gtensor) {
 		if s.maskF16 && s.flashAttn {
-			m := in(uint64(cells) * uint64(T) * 2)
-			return m, m
+			// Ollama's engine: the F32 mask is an Input() tensor in its own
+			// buffer; the F16 cast (kvcache/causal.go buildMask) is a graph
+			// node, allocated where the first attention reads it.
+			return ext, nil
 		}
 		if s.maskF16 {
 			// Ollama's engine without flash attention: the F32 mask is an
@@ -98,73 +143,88 @@ func computeGraphBytes(s graphShape) uint64 {
 	maskF, maskUse := maskFor(s.nKV)
 	var swaF, swaUse *gtensor
 	outIDs := in(uint64(T) * 4)
-	// One more [n_embd, n_tokens] f32 tensor is live for the whole graph in the
-	// buffers llama.cpp reports (measured: the printed size is one such tensor
-	// above this replay on every shape tried); kept as an explicit term.
-	// It is released before the output projection.
-	keep := in(f32(E, T))
 
 	nL := len(s.headKV)
 	for il := 0; il < nL; il++ {
+		g.cur = il
 		inpSA := cur
-		norm := g.op(f32(E, T), true, cur)
-		norm = g.op(f32(E, T), true, norm, ext) // * attn_norm weight
+		norm := g.rmsNorm(f32(E, T), cur)
+		norm = g.op(f32(E, T), true, norm, N(E)) // * attn_norm weight
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
 		isRec := il < len(s.recurrent) && s.recurrent[il]
 		if isRec {
-			cur = recurrentBlock(g, s, norm, ext)
+			cur = recurrentBlock(g, s, norm, W, N)
 			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
 				kvh = 0
 			}
 		}
 		if kvh > 0 {
 			var q, kSrc, vSrc *gtensor
+			kI, vI := kIdx, vIdx
+			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 && !s.maskF16 {
+				if kIdxSWA == nil {
+					kIdxSWA, vIdxSWA = in(kIdx.size), in(vIdx.size)
+				}
+				kI, vI = kIdxSWA, vIdxSWA
+			}
 			if m := s.mla; m != nil && m.absorbed {
 				// llama.cpp src/models/deepseek2.cpp, MLA path: q (through the
 				// q-LoRA when present), the compressed KV + RoPE part, its norm,
 				// q_nope absorbed into the latent, Q/K concatenated with RoPE.
 				// build_attn expands Q's subgraph first, then K's (llama-graph.cpp)
-				qIn := norm
+				qIn, qInDim := norm, E
 				if m.qLora > 0 {
-					qa := g.op(f32(m.qLora, T), false, ext, norm)
-					qIn = g.op(qa.size, true, qa, ext) // q_a norm
+					qa := g.op(f32(m.qLora, T), false, W(E, m.qLora), norm)
+					qIn, qInDim = g.op(qa.size, true, qa, N(m.qLora)), m.qLora // q_a norm
 				}
-				qf := g.op(f32(s.nHead*(m.nope+m.rope), T), false, ext, qIn)
+				qf := g.op(f32(s.nHead*(m.nope+m.rope), T), false, W(qInDim, s.nHead*(m.nope+m.rope)), qIn)
 				qpe := g.op(f32(m.rope, s.nHead, T), false, g.viewOf(qf), pos)
-				qabs := g.op(f32(m.kvLora, s.nHead, T), false, ext, g.viewOf(qf))
+				qabs := g.op(f32(m.kvLora, s.nHead, T), false, W(m.nope, m.kvLora*s.nHead), g.viewOf(qf))
 				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
-				kva := g.op(f32(m.kvLora+m.rope, T), false, ext, norm)
+				kva := g.op(f32(m.kvLora+m.rope, T), false, W(E, m.kvLora+m.rope), norm)
 				kpe := g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
 				kvn := g.op(f32(m.kvLora, T), false, g.viewOf(kva))
-				kvn = g.op(kvn.size, true, kvn, ext)
+				kvn = g.op(kvn.size, true, kvn, N(m.kvLora))
 				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
 				vSrc = g.viewOf(kvn)
 			} else if s.maskF16 {
-				// Ollama's engine: kvcache Put expands the cache writes as soon as
-				// K and V exist (ctx.Forward(SetRows)), Q joins the graph only
-				// when attention reads it (kvcache/causal.go Put, ml/nn/attention.go)
-				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				// Ollama's engine: the node list it reserves (GGML_SCHED_DEBUG=2,
+				// qwen3/qwen3moe/gemma3/gpt-oss) has Q, then K, then V, then the
+				// two cache writes (kvcache/causal.go Put) and the attention, as
+				// llama.cpp; only the inputs and the mask differ (see in, maskFor)
+				q = g.op(f32(qd, T), false, W(E, qd), norm)
+				q = g.op(q.size, true, g.viewOf(q), pos)
+				k := g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm)
 				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true
-				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				v := g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm)
 				vSrc = g.viewOf(v)
-				g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
-				q = g.op(f32(qd, T), false, ext, norm)
-				q = g.op(q.size, true, g.viewOf(q), pos)
-				kSrc, vSrc = nil, nil
+			} else if s.fused {
+				// phi3.cpp: one wqkv product; Q, K, V are views of it, and
+				// rope writes fresh tensors (ggml-alloc never reuses a view).
+				qkv := g.op(f32(qd+kvh*(s.keyLen+s.valLen), T), false, W(E, qd+kvh*(s.keyLen+s.valLen)), norm)
+				q = g.op(f32(qd, T), true, g.viewOf(qkv), pos)
+				kSrc = g.op(f32(kvh*s.keyLen, T), true, g.viewOf(qkv), pos)
+				vSrc = g.viewOf(qkv)
 			} else {
-				// graph order follows build_attn's explicit expands: q, k, v
-				q = g.op(f32(qd, T), false, ext, norm)
+				// graph order follows build_attn's explicit expands: q, k, v;
+				// qwen2's biases are added in place (llm_build_qwen2)
+				bias := func(t *gtensor, n int) *gtensor {
+					if !s.qkvBias {
+						return t
+					}
+					return g.op(t.size, true, t, N(n))
+				}
+				q = bias(g.op(f32(qd, T), false, W(E, qd), norm), qd)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				k := g.op(f32(kvh*s.keyLen, T), false, ext, norm)
+				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
 				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				v := g.op(f32(kvh*s.valLen, T), false, ext, norm)
+				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
 				vSrc = g.viewOf(v)
 			}
 			if kSrc != nil {
-				g.op(0, false, ext, g.viewOf(kSrc), kIdx).ext = true // set_rows into the cache
-				g.op(0, false, ext, g.viewOf(vSrc), vIdx).ext = true
+				g.setRows(il, g.viewOf(kSrc), kI) // set_rows into the cache
+				g.setRows(il, g.viewOf(vSrc), vI)
 			}
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
@@ -177,24 +237,30 @@ func computeGraphBytes(s graphShape) uint64 {
 				*mu = g.op(uint64(cells)*uint64(T/ns*ns)*2, false, mf)
 			}
 			qp := g.viewOf(q)
-			kc := &gtensor{ext: true}
+			// the layer's K and V cache views (the whole reserved cache)
+			kc, vc := g.cache(il, s.kvViewBytes(il, true)), g.cache(il, s.kvViewBytes(il, false))
+			kc.ne0, kc.bpe, vc.ne0, vc.bpe = s.keyLen, s.kvBPE, s.valLen, s.kvBPE
 			var att *gtensor
 			if s.flashAttn {
-				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, kc, *mu)
+				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu)
 			} else {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
 				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
-				kqv := g.op(f32(s.valLen, T, s.nHead), false, kc, kq)
-				att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
+				kqv := g.op(f32(s.valLen, T, s.nHead), false, vc, kq)
+				if s.maskF16 && s.mla != nil && s.mla.absorbed {
+					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
+				} else {
+					att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
+				}
 			}
 			if s.mla != nil && s.mla.absorbed {
-				up := g.op(f32(s.mla.vHead, s.nHead, T), false, ext, g.viewOf(att)) // mul_mat(v_mla)
-				att = g.op(up.size, false, g.viewOf(up))                            // cont(permute)
+				up := g.op(f32(s.mla.vHead, s.nHead, T), false, W(s.mla.kvLora, s.mla.vHead*s.nHead), g.viewOf(att)) // mul_mat(v_mla)
+				att = g.op(up.size, false, g.viewOf(up))                                                             // cont(permute)
 			}
-			cur = g.op(f32(E, T), false, ext, g.viewOf(att)) // wo
+			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T)), E), g.viewOf(att)) // wo
 			if s.gemmaNorms {
-				cur = g.op(f32(E, T), true, cur)
-				cur = g.op(f32(E, T), true, cur, ext)
+				cur = g.rmsNorm(f32(E, T), cur)
+				cur = g.op(f32(E, T), true, cur, N(E))
 			}
 		} else if !isRec {
 			cur = norm // layer without attention: modelled as pass-through
@@ -204,18 +270,24 @@ func computeGraphBytes(s graphShape) uint64 {
 			if s.nOut > 0 {
 				rows = min(s.nOut, T)
 			}
-			cur = g.op(f32(E, rows), false, cur, outIDs, keep)
-			inpSA = g.op(f32(E, rows), false, inpSA, outIDs)
+			cur = g.getRows(f32(E, rows), cur, outIDs)
+			inpSA = g.getRows(f32(E, rows), inpSA, outIDs)
+			g.rows = rows
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
-		fn := g.op(f32(E, rows), true, ffnInp)
-		fn = g.op(f32(E, rows), true, fn, ext)
+		fn := g.rmsNorm(f32(E, rows), ffnInp)
+		fn = g.op(f32(E, rows), true, fn, N(E))
 		var out *gtensor
 		dense := func(width int) *gtensor {
-			up := g.op(f32(width, rows), false, ext, fn)
-			gate := g.op(f32(width, rows), false, ext, fn)
+			if s.fused {
+				up := g.op(f32(2*width, rows), false, W(E, 2*width), fn)
+				act := g.op(f32(width, rows), false, up) // swiglu of the halves
+				return g.op(f32(E, rows), false, W(width, E), act)
+			}
+			up := g.op(f32(width, rows), false, W(E, width), fn)
+			gate := g.op(f32(width, rows), false, W(E, width), fn)
 			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
-			return g.op(f32(E, rows), false, ext, act)
+			return g.op(f32(E, rows), false, W(width, E), act)
 		}
 		ffw := s.nFF
 		if il < len(s.nFFLayer) {
@@ -223,7 +295,7 @@ func computeGraphBytes(s graphShape) uint64 {
 		}
 		switch {
 		case s.expertUsed > 0 && !(il < len(s.denseLayers) && s.denseLayers[il]):
-			out = moeFFN(g, s, fn, rows, ext)
+			out = moeFFN(g, s, fn, rows, W)
 			if s.nFFShared > 0 {
 				sh := dense(s.nFFShared)
 				out = g.op(f32(E, rows), true, out, sh)
@@ -234,46 +306,80 @@ func computeGraphBytes(s graphShape) uint64 {
 			out = fn // no FFN in this layer (Mamba / attention-only layers)
 		}
 		if s.gemmaNorms {
-			out = g.op(f32(E, rows), true, out)
-			out = g.op(f32(E, rows), true, out, ext)
+			out = g.rmsNorm(f32(E, rows), out)
+			out = g.op(f32(E, rows), true, out, N(E))
 		}
 		cur = g.op(f32(E, rows), true, out, ffnInp)
 	}
+	g.cur = nL
 	norm := g.op(f32(E, T), true, cur)
-	norm = g.op(f32(E, T), true, norm, ext)
+	norm = g.op(f32(E, T), true, norm, N(E))
 	norm.output = true
 	if !s.outputAbsent {
 		outRows := T
 		if s.nOut > 0 {
 			outRows = min(s.nOut, T)
 		}
-		logits := g.op(f32(s.nVocab, outRows), false, ext, norm)
+		logits := g.op(f32(s.nVocab, outRows), false, W(E, s.nVocab), norm)
 		logits.output = true
 	}
-	return g.peak()
+	g.setWeightSizes(s)
+	return g
 }
 
 // moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
 // expert, then the selected experts' up/gate/down over the used experts.
-func moeFFN(g *graph, s graphShape, in *gtensor, rows int, ext *gtensor) *gtensor {
+func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
-	logits := g.op(f32(s.nExpert, rows, 1), false, ext, in)
+	logits := g.op(f32(s.nExpert, rows, 1), false, W(s.nEmbd, s.nExpert), in)
 	probs := g.op(logits.size, false, logits) // soft_max
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
 	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
-	w := g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	var w *gtensor
+	if !s.maskF16 {
+		// llama.cpp expands the routing weights before the experts
+		// (llama-graph.cpp build_moe_ffn); Ollama's engine reaches them only
+		// from the final multiply, after the down projection (its node list).
+		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	}
 	x := g.viewOf(in)
 	ff := s.nFF
 	if s.nFFExp > 0 {
 		ff = s.nFFExp
 	}
-	up := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
-	gate := g.op(f32(ff, s.expertUsed, rows), false, ext, x, sel)
+	X := func(ne0 int) *gtensor { // the experts' stacked matrices
+		w := W(ne0, s.nEmbd*ff*s.nExpert/max(ne0, 1))
+		w.expert = true
+		return w
+	}
+	up := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
+	gate := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
 	act := g.op(up.size, false, gate, up)
-	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, ext, act, sel)
+	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff), act, sel)
+	if w == nil {
+		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+	}
 	exp := g.op(down.size, true, down, w)
 	return g.op(f32(s.nEmbd, rows, 1), false, g.viewOf(exp))
+}
+
+// kvViewBytes is the size of layer il's K (or V) cache view that attention
+// reads: the whole reserved cache of that layer, split between K and V by
+// their head sizes.
+func (s graphShape) kvViewBytes(il int, k bool) uint64 {
+	if il >= len(s.kvLayerBytes) {
+		return 0
+	}
+	b := s.kvLayerBytes[il]
+	kl, vl := uint64(max(s.keyLen, 1)), uint64(max(s.valLen, 1))
+	if s.mla != nil && s.mla.absorbed {
+		return b // MLA: one latent cache read as K and V
+	}
+	if k {
+		return b * kl / (kl + vl)
+	}
+	return b - b*kl/(kl+vl)
 }
 
 func maxInt(xs []int) int {
@@ -288,22 +394,23 @@ func maxInt(xs []int) int {
 // the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
 // the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
 // Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
-func recurrentBlock(g *graph, s graphShape, in, ext *gtensor) *gtensor {
+func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
 	T := s.nTok
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
-	proj := g.op(f32(d.inProj, T), false, ext, in)
-	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, ext, g.viewOf(proj))
-	cx := g.op(f32(d.convCh, T), false, conv, ext)
+	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), in)
+	// the conv reads the layer's conv state (a cache tensor) joined with x
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.cache(g.cur, 0), g.viewOf(proj))
+	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1)))
 	cx = g.op(cx.size, true, cx)
 	var y *gtensor
 	if s.state == stateShortConv {
 		y = g.op(f32(d.convCh, T), false, cx, g.viewOf(proj))
 	} else {
-		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), ext)
+		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.cache(g.cur, 0))
 		z := g.op(f32(d.inner, T), false, g.viewOf(proj))
 		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
-		y = g.op(y.size, true, y, ext) // group norm
+		y = g.op(y.size, true, y, N(d.inner)) // group norm
 	}
-	return g.op(f32(s.nEmbd, T), false, ext, y)
+	return g.op(f32(s.nEmbd, T), false, W(d.inner, s.nEmbd), y)
 }

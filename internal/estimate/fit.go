@@ -57,7 +57,7 @@ func deviceFree(g GPU) uint64 {
 // the CPU (dense models). The sum is
 // -ngl as int32 (it may wrap, as in the vendored source) and each count is the
 // GPU's tensor_split share; with no layer at all the GPUs still hold the
-// compute the scheduler offloads to them (applyOffloadRules).
+// compute the scheduler offloads to them (sched.go).
 func fitMemoryU(in Input, nCtxTotal int, layers []uint32) []uint64 {
 	var sum uint32
 	for _, n := range layers {
@@ -272,9 +272,11 @@ func PredictLlamaFit(f LlamaFitInput) LlamaFit {
 }
 
 // applyOffloadRules corrects the per-device memory of a plan with GPUs for
-// what llama.cpp's scheduler does beyond "each device computes its layers",
-// as measured on the simulated-GPU rig (tools/simgpu, internal/rigtest) running
-// the vendored llama.cpp:
+// what the scheduler does beyond "each device computes its layers", as first
+// measured on the simulated-GPU rig (tools/simgpu, internal/rigtest) running
+// the vendored llama.cpp. llama.cpp's own paths now replay the scheduler
+// instead (sched.go, exact on the rig); these rules remain for Ollama's own
+// engine with GPUs, whose graph the replay does not model yet:
 //
 //   - Tied output on a GPU: the output matmul's weight is token_embd duplicated
 //     onto the output layer's device (llama_model::load_tensors creates "output"

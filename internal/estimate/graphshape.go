@@ -23,7 +23,16 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	sh := graphShape{nEmbd: s.EmbeddingLength, nFF: ff, nVocab: s.VocabSize, nHead: s.HeadCount,
 		headKV: hkv, keyLen: keyLen(s), valLen: valLen(s), nTok: l.NUbatch, nKV: cl.cells,
 		nStream: l.NSeq, flashAttn: flash, expertUsed: s.ExpertUsedCount, nExpert: s.ExpertCount,
-		slidingLayers: s.SlidingLayers, nFFExp: a.ExpertFFLength, gemmaNorms: p.gemmaNorms}
+		slidingLayers: s.SlidingLayers, nFFExp: a.ExpertFFLength, gemmaNorms: p.gemmaNorms, fused: p.fused}
+	// what the scheduler replay copies between devices (sched.go)
+	sh.layerBytes = s.LayerBytes
+	sh.embBytes = s.TokenEmbdBytes
+	sh.outBytes = s.OutputBytes - min(s.OutputBytes, uint64(4*s.EmbeddingLength)) // output_norm is F32
+	if s.OutputTied {
+		sh.outBytes = s.TokenEmbdBytes // the output matmul reads (a copy of) token_embd
+	}
+	sh.kvLayerBytes = cl.perLayer
+	sh.qkvBias = s.Architecture == "qwen2" // llm_build_qwen2: bq, bk, bv
 	if cl.swaCells > 0 {
 		// llama.cpp's iswa cache feeds the sliding layers their own mask input
 		// (llm_graph_input_attn_kv_iswa: self_kq_mask_swa), sized by the SWA
@@ -40,6 +49,7 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.nStream = 1
 		sh.nOut = max(l.NSeq, 1)
 		sh.maskF16 = true
+		sh.embedDup = p.ollamaEmbedDup
 		// a WrapperCache (gemma3, gpt-oss) builds one mask per sub-cache, so
 		// the sliding layers have their own mask even when it is full size
 		// (kvcache/wrapper.go StartForward).

@@ -15,6 +15,18 @@ type llamaPlan struct {
 	path    string // engine path (PathOllamaEngine, …)
 	prof    archProfile
 	state   uint64 // recurrent state bytes inside the KV figures
+	// computeSingle: under pipeline parallelism, each device's compute
+	// buffer without it (n_copies = 1), which llama.cpp falls back to when the
+	// copies do not fit and which tensor overrides (-ot) imply.
+	computeSingle []uint64
+}
+
+// pipelineParallel is llama_context's condition (llama-context.cpp): two or
+// more GPUs, every layer and the output offloaded, layer split, KV offloaded,
+// no tensor overrides, and devices with async compute and events (CUDA's do;
+// so does the simulated device).
+func pipelineParallel(nGPU, ngl, nL int) bool {
+	return nGPU >= 2 && ngl > nL
 }
 
 // defaultContext is the user's context, else min(training context, 8192).
@@ -135,16 +147,30 @@ func planLlama(in Input, ngl int) llamaPlan {
 		if il < len(s.LayerBytes) {
 			devs[d].WeightsBytes += s.LayerBytes[il]
 		}
+		if d != cpu && il < len(s.GPULayerPad) {
+			devs[d].WeightsBytes += s.GPULayerPad[il] // CUDA row padding and alignment
+		}
 		devs[d].KVBytes += cl.perLayer[il]
+		if d != cpu {
+			devs[d].KVBytes += cudaKVPad(s, prof, ct, il)
+		}
 		devs[d].Layers++
 	}
 	od := at(nL)
 	devs[od].WeightsBytes += s.OutputBytes
+	// a GPU's buffer pads quantized rows and aligns every tensor (gguf.Summary.GPU*Pad)
+	gpuPad := func(d int, pad uint64) {
+		if d != cpu {
+			devs[d].WeightsBytes += pad
+		}
+	}
+	gpuPad(od, s.GPUOutputPad)
 	if path == PathOllamaEngine && s.OutputTied {
 		// Ollama's engine loads the output matrix from token_embd a second
 		// time (`gguf:"output,alt:token_embd"`, ml/backend/ggml New creates one
 		// tensor per target name) and places it with the output layer.
 		devs[od].WeightsBytes += s.TokenEmbdBytes
+		gpuPad(od, s.GPUTokenEmbdPad)
 	}
 	if path == PathOllamaEngine {
 		// expert biases stored as BF16 are loaded as F32 (ml/backend/ggml/ggml.go)
@@ -163,20 +189,57 @@ func planLlama(in Input, ngl int) llamaPlan {
 		devs[pd].WeightsBytes += in.ProjectorBytes
 	}
 
-	// compute buffers: every device that holds layers runs its part of the graph;
-	// the graph is replayed per device with that device's share of the blocks.
+	// compute buffers
 	shape := graphShapeFor(in, prof, path, lay, cl, flash)
-	for d := range devs {
-		if devs[d].Layers == 0 && d != cpu {
-			continue
-		}
-		devs[d].ComputeBytes = deviceCompute(shape, devs[d].Layers, nL, d == od)
+	switch ct { // ggml block sizes: 34 bytes per 32 (q8_0), 18 per 32 (q4_0)
+	case "q8_0":
+		shape.kvBPE = 34.0 / 32
+	case "q4_0":
+		shape.kvBPE = 18.0 / 32
 	}
-	// With GPUs, the scheduler's placement (host inputs, ops offloaded to the
-	// first GPU at partial offload, tied output duplicated) replaces the old
-	// "host staging buffer of the largest layer" guess; measured on the
-	// simulated-GPU rig, see applyOffloadRules in fit.go.
-	applyOffloadRules(in, devs, shape, lay, ngl)
+	var single []uint64
+	if len(gpus) > 0 && path != PathOllamaEngine {
+		// llama.cpp: ggml's scheduler places every op, copies what crosses
+		// devices and sizes one buffer per device (sched.go); replayed here on
+		// the whole graph, so offloaded ops, split inputs and pipeline
+		// parallelism's copies are where the engine puts them.
+		sc := schedConf{nGPU: len(gpus), copies: 1, fullOffload: ngl > nL, nLayer: nL, dev: func(il int) int {
+			if il < 0 {
+				return cpu // token_embd stays in host memory
+			}
+			return at(min(il, nL))
+		}}
+		if pipelineParallel(len(gpus), ngl, nL) {
+			sc.copies = pipelineCopies
+		}
+		comp := scheduledCompute(shape, sc)
+		for d := range devs {
+			devs[d].ComputeBytes = comp[d]
+		}
+		if sc.copies > 1 {
+			sc.copies = 1
+			single = scheduledCompute(shape, sc)
+		}
+		if s.OutputTied && od != cpu {
+			// llama_model::load_tensors creates "output" from token_embd with
+			// TENSOR_DUPLICATED on the output layer's device; token_embd itself
+			// stays in host memory
+			devs[od].WeightsBytes += s.TokenEmbdBytes
+			gpuPad(od, s.GPUTokenEmbdPad)
+		}
+	} else {
+		// every device that holds layers runs its part of the graph; the
+		// graph is replayed per device with that device's share of the blocks.
+		for d := range devs {
+			if devs[d].Layers == 0 && d != cpu {
+				continue
+			}
+			devs[d].ComputeBytes = deviceCompute(shape, devs[d].Layers, nL, d == od)
+		}
+		// Ollama's engine with GPUs: the rules measured for llama.cpp before
+		// its scheduler was replayed (applyOffloadRules in fit.go).
+		applyOffloadRules(in, devs, shape, lay, ngl)
+	}
 	if path != PathOllamaEngine {
 		emb := 0
 		if in.Engine == EngineOllama {
@@ -189,7 +252,7 @@ func planLlama(in Input, ngl int) llamaPlan {
 		d := &devs[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
-	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state}
+	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state, computeSingle: single}
 }
 
 func cacheType(t string) string {
@@ -246,4 +309,33 @@ func deviceCompute(shape graphShape, layers, nL int, hasOutput bool) uint64 {
 	}
 	sh.outputAbsent = !hasOutput
 	return computeGraphBytes(sh)
+}
+
+// cudaKVPad is what a CUDA buffer adds to block il's K and V cache tensors
+// when the cache is quantized: ggml-cuda's get_alloc_size gives a tensor whose
+// rows (n_embd_k_gqa / n_embd_v_gqa elements) are not a multiple of
+// MATRIX_ROW_PADDING the rest of one row, and each tensor starts at
+// CUDA_ALIGNMENT (128 bytes). F16/F32 caches and recurrent state get none.
+func cudaKVPad(s gguf.Summary, p archProfile, ct string, il int) uint64 {
+	var bpe float64
+	switch ct {
+	case "q8_0":
+		bpe = 34.0 / 32
+	case "q4_0":
+		bpe = 18.0 / 32
+	default:
+		return 0
+	}
+	hkv := headKV(s, il)
+	if hkv == 0 || p.mla {
+		return 0
+	}
+	var pad uint64
+	for _, ne0 := range []int{hkv * keyLen(s), hkv * valLen(s)} {
+		if r := ne0 % cudaRowPad; r != 0 {
+			// the tensor itself (cells × ne0 blocks) ends on the alignment
+			pad += (uint64(float64(cudaRowPad-r)*bpe) + gpuAlign - 1) / gpuAlign * gpuAlign
+		}
+	}
+	return pad
 }

@@ -92,7 +92,11 @@ func moveExperts(in Input, full llamaPlan, n int) llamaPlan {
 		// tensor overrides (-ot / --n-cpu-moe) disable pipeline parallelism:
 		// undo its copies (applyOffloadRules) on every device
 		for i := range p.devices {
-			p.devices[i].ComputeBytes /= pipelineCopies
+			if i < len(full.computeSingle) {
+				p.devices[i].ComputeBytes = full.computeSingle[i]
+			} else {
+				p.devices[i].ComputeBytes /= pipelineCopies
+			}
 		}
 	}
 	ff := cmp.Or(s.FeedForwardLength, 4*s.EmbeddingLength)

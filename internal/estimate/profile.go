@@ -76,8 +76,17 @@ type archProfile struct {
 	ollamaFullCache bool
 	mla             bool // multi-head latent attention (deepseek2)
 	gemmaNorms      bool // pre+post attention/FFN norms (gemma2/gemma3): more live [n_embd, T] tensors
-	ollamaNoFlash   bool // GGML.SupportsFlashAttention false (gemma2)
-	approx          bool // closest profile for an architecture fitbench does not know
+	// fused: one attn_qkv projection whose Q/K/V are views, and one ffn_up
+	// holding gate and up (llama.cpp src/models/phi3.cpp: wqkv, LLM_FFN_SWIGLU
+	// on a single up tensor).
+	fused bool
+	// ollamaEmbedDup: Ollama's model copies the token embeddings before the
+	// first layer (TokenEmbedding.Forward(...).Duplicate(ctx), where image
+	// embeddings get written): one more [n_embd, T] tensor at the start
+	// (model/models/mistral3/model_text.go, llama4/model_text.go).
+	ollamaEmbedDup bool
+	ollamaNoFlash  bool // GGML.SupportsFlashAttention false (gemma2)
+	approx         bool // closest profile for an architecture fitbench does not know
 	// ollamaSerial: Ollama loads the model with parallel = 1 whatever
 	// OLLAMA_NUM_PARALLEL says (server/sched.go load: "model architecture does
 	// not currently support parallel requests").
@@ -109,17 +118,17 @@ var llamaProfile = archProfile{name: "llama"}
 // facts from its vendored llama.cpp (src/llama-model.cpp, src/llama-arch.cpp).
 var profiles = map[string]archProfile{
 	"llama":    {},
-	"mistral3": {ollamaEngine: true, ollamaFlash: true},
+	"mistral3": {ollamaEngine: true, ollamaFlash: true, ollamaEmbedDup: true},
 	"qwen2":    {},
 	"qwen3":    {ollamaEngine: true, ollamaFlash: true},
 	"qwen3moe": {ollamaEngine: true, ollamaFlash: true},
-	"phi3":     {},
+	"phi3":     {fused: true},
 	"olmo3":    {ollamaEngine: true, ollamaFlash: true},
 	"gemma2":   {gemmaNorms: true, ollamaNoFlash: true},
 	"gemma3":   {ollamaEngine: true, ollamaFlash: true, gemmaNorms: true, ollamaSWACadence: 6},
 	"gptoss":   {ollamaEngine: true, ollamaFlash: true, ollamaSWAMemory: 4096},
 	"gpt-oss":  {ollamaEngine: true, ollamaFlash: true, ollamaSWAMemory: 4096},
-	"llama4":   {ollamaEngine: true, ollamaFullCache: true},
+	"llama4":   {ollamaEngine: true, ollamaFullCache: true, ollamaEmbedDup: true},
 	// deepseek2: Ollama's engine accepts only the deepseek-v3 pre-tokenizer
 	// (model/models/deepseek2/model.go New: "deepseek-llm" falls through to
 	// ErrUnsupportedTokenizer); it is not in FlashAttention's list.

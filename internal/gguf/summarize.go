@@ -175,14 +175,17 @@ func tensorBytes(tensors []TensorInfo, s *Summary) {
 		}
 	}
 	s.LayerBytes = make([]uint64, n)
+	s.GPULayerPad = make([]uint64, n)
 	hasOutput := false
 	for _, t := range tensors {
 		b := t.Bytes()
+		pad := cudaPad(t)
 		s.ParamCount += t.Elems()
 		s.TensorBytes += b
 		switch l, isLayer := layerOf(t.Name); {
 		case isLayer:
 			s.LayerBytes[l] += b
+			s.GPULayerPad[l] += pad
 			if strings.Contains(t.Name, "_exps.") {
 				if s.ExpertLayerBytes == nil {
 					s.ExpertLayerBytes = make([]uint64, n)
@@ -194,14 +197,30 @@ func tensorBytes(tensors []TensorInfo, s *Summary) {
 			}
 		case strings.HasPrefix(t.Name, "token_embd."):
 			s.TokenEmbdBytes += b
+			s.GPUTokenEmbdPad += pad
 		case strings.HasPrefix(t.Name, "output.") || strings.HasPrefix(t.Name, "output_norm."):
 			s.OutputBytes += b
+			s.GPUOutputPad += pad
 			hasOutput = hasOutput || t.Name == "output.weight"
 		default:
 			s.OtherBytes += b
 		}
 	}
 	s.OutputTied = !hasOutput && len(tensors) > 0
+}
+
+// cudaPad is what a CUDA buffer allocates for t beyond t.Bytes()
+// (ggml_backend_cuda_buffer_type_get_alloc_size, then the buffer's 128-byte
+// alignment per tensor).
+func cudaPad(t TensorInfo) uint64 {
+	const rowPad, align = 512, 128 // MATRIX_ROW_PADDING, CUDA_ALIGNMENT
+	b := t.Bytes()
+	size := b
+	if bs, ts, ok := TypeTraits(t.Type); ok && bs > 1 && len(t.Dims) > 0 && t.Dims[0]%rowPad != 0 {
+		size += (rowPad - t.Dims[0]%rowPad) / bs * ts // ggml_row_size of the missing part
+	}
+	size = (size + align - 1) / align * align
+	return size - b
 }
 
 // dominantType names the tensor type holding the most bytes among matrices.

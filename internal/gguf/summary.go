@@ -50,6 +50,15 @@ type Summary struct {
 	OutputBytes uint64 `json:"output_bytes"`
 	OutputTied  bool   `json:"output_tied,omitempty"`
 	OtherBytes  uint64 `json:"other_bytes,omitempty"`
+	// GPULayerPad, GPUOutputPad and GPUTokenEmbdPad are the bytes a CUDA
+	// buffer adds to these tensors beyond their stored size (ggml-cuda.cu
+	// get_alloc_size: a quantized tensor whose rows are not a multiple of
+	// MATRIX_ROW_PADDING = 512 elements gets the rest of one row; each tensor
+	// then starts at CUDA_ALIGNMENT = 128 bytes): per block, for output.* +
+	// output_norm.*, and for token_embd.* (duplicated onto a GPU when tied).
+	GPULayerPad     []uint64 `json:"gpu_layer_pad,omitempty"`
+	GPUOutputPad    uint64   `json:"gpu_output_pad,omitempty"`
+	GPUTokenEmbdPad uint64   `json:"gpu_token_embd_pad,omitempty"`
 	// BF16ExpertBiasBytes is the size of the *_exps.bias tensors stored as BF16
 	// (gpt-oss): Ollama's engine loads them as F32, twice this size.
 	BF16ExpertBiasBytes uint64 `json:"bf16_expert_bias_bytes,omitempty"` // tensors in none of the groups above (rope_freqs, …)

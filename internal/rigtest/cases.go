@@ -3,6 +3,7 @@ package rigtest
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/fitbench/fitbench/internal/estimate"
@@ -100,7 +101,14 @@ func Compare(ctx context.Context, bin, model, label string, in estimate.Input) (
 // Summaries for models written by estimatetest.WriteModels are used as is; this
 // helper names a case.
 func Label(s gguf.Summary, name, scen string, in estimate.Input) string {
-	return fmt.Sprintf("%s/%s ctx=%d np=%d", name, scen, in.Context, max(in.Parallel, 1))
+	l := fmt.Sprintf("%s/%s ctx=%d np=%d", name, scen, in.Context, max(in.Parallel, 1))
+	if in.CacheType != "" {
+		l += " kv=" + in.CacheType
+	}
+	if in.FlashAttention != nil && !*in.FlashAttention {
+		l += " fa=off"
+	}
+	return l
 }
 
 // FitCase is one llama-server start with its defaults (no -ngl, the model's
@@ -143,4 +151,13 @@ func FitArgs(model string, in estimate.Input, fc FitCase) []string {
 		a = append(a, "-np", strconv.Itoa(in.Parallel))
 	}
 	return a
+}
+
+// SameSplit compares one tensor_split entry the rig printed with the layer
+// count fitbench predicted: llama_model_params holds it as a float (so
+// llama_params_fit's uint32 layer count 4294967295 — its own wrap-around — is
+// 4.2949673e9 there) and the rig prints it with %g, six significant digits.
+func SameSplit(got float64, layers int) bool {
+	want := float64(float32(layers))
+	return math.Abs(got-want) <= 1e-5*max(1, math.Abs(want))
 }

@@ -120,7 +120,7 @@ func run() error {
 			ok := gotCtx == pred.NCtx && g.NGPULayers == pred.NGPULayers
 			if len(fc.GPUs) > 1 && pred.TensorSplit != nil {
 				for d := range pred.TensorSplit {
-					ok = ok && d < len(g.TensorSplit) && int(g.TensorSplit[d]) == pred.TensorSplit[d]
+					ok = ok && d < len(g.TensorSplit) && rigtest.SameSplit(g.TensorSplit[d], pred.TensorSplit[d])
 				}
 			}
 			n++
