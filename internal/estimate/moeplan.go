@@ -31,6 +31,7 @@ type MoEPlan struct {
 	CPUActiveBytes      uint64  `json:"cpu_active_bytes"`
 	EstimatedThroughput float64 `json:"estimated_throughput"`  // decode tok/s, one sequence
 	LayerPlanThroughput float64 `json:"layer_plan_throughput"` // the -ngl plan's, for comparison
+	LayerPlanGPULayers  int     `json:"layer_plan_gpu_layers"` // that plan's -ngl
 	Recommended         bool    `json:"recommended"`           // faster than the -ngl plan and fits
 	Explanation         string  `json:"explanation"`
 }
@@ -62,7 +63,7 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 		if !gpusFit(p, in) && n < nL {
 			continue
 		}
-		m := &MoEPlan{CPUMoELayers: n, Devices: p.devices, Fits: gpusFit(p, in), LayerPlanThroughput: round1(layerSpeed)}
+		m := &MoEPlan{CPUMoELayers: n, Devices: p.devices, Fits: gpusFit(p, in), LayerPlanThroughput: round1(layerSpeed), LayerPlanGPULayers: layerPlan.ngl}
 		for il := 0; il < n; il++ {
 			m.CPUExpertBytes += s.ExpertLayerBytes[il]
 		}
@@ -70,7 +71,8 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 		si := moeSpeedInputs(in, p, n)
 		t0 := DefaultT0 + float64(2*moved)*MoESplitCost
 		m.EstimatedThroughput = round1(EstimateSpeed(si, 1, DefaultGPUEta, DefaultCPUEta, t0).DecodeTokS)
-		m.Recommended = m.Fits && m.EstimatedThroughput > layerSpeed
+		// a -ngl the user gave stays the plan; the MoE plan is still shown
+		m.Recommended = m.Fits && m.EstimatedThroughput > layerSpeed && in.GPULayers == nil
 		m.Explanation = fmt.Sprintf("--n-cpu-moe %d: experts of blocks 0–%d in system RAM (%.2f GB, %.2f GB read per token), everything else on the GPU",
 			n, n-1, float64(m.CPUExpertBytes)/GB, float64(m.CPUActiveBytes)/GB)
 		return m
