@@ -28,6 +28,12 @@ var knownMoEGaps = map[string]string{
 	"moe-granite/1gpu-cpu-moe ctx=2048 np=1 whole-layers CPU":      "hybrid partial offload: CPU compute",
 	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers CPU":  "hybrid partial offload: CPU compute",
 	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "two-GPU compute split",
+	// gpt-oss (iSWA): the CPU's input buffer also holds the sliding-window
+	// cache's KQ mask, [pad256(window + n_ubatch), n_ubatch] f32 (+1.58 MB
+	// here), which applyOffloadRules' (n_embd + n_kv + 7) × n_ubatch × 4 does
+	// not count: −25% of the CPU's compute, −21% of its total at full offload
+	"moe-gptoss/1gpu-all-experts ctx=2048 np=1 CPU":     "iSWA second mask on the host",
+	"moe-gptoss/2gpu-all-experts-2:1 ctx=2048 np=1 CPU": "iSWA second mask on the host",
 }
 
 // TestMoEOffloadMatchesRig runs fitbench's plan for every MoE model on

@@ -24,6 +24,7 @@ var knownMoEFitGaps = map[string]string{
 	"moe-deepseek2/ctx-cut":      "n_ctx 6144 vs 6772 (compute in the deficit)",
 	"moe-granite/ctx-cut":        "n_ctx 6141 vs 6061 (compute in the deficit)",
 	"moe-deepseek2/experts-half": "n_ctx cut vs kept (compute in the deficit)",
+	"moe-gptoss/ctx-cut":         "n_ctx 6144 vs 7990 (compute in the deficit)",
 	// step 4 on one GPU: fitbench's full-offload compute is +2.1 MB (+20%)
 	// over the rig on moe-qwen3, so it converts one layer fewer (3 full +
 	// block 3's attention on the GPU in the rig, 2 full + block 2 GATE here)
@@ -40,6 +41,7 @@ var knownMoEFitGaps = map[string]string{
 	// last GPU, so it does not get there.
 	"moe-qwen3/2gpu-layers":         "GPU1 keeps block 3 whole in the rig (two-GPU compute)",
 	"moe-qwen3/2gpu-experts-half":   "block 1 GATE vs UP to GPU1 (two-GPU compute)",
+	"moe-gptoss/2gpu-layers":        "ts 4,1 + experts to GPU1 vs 3,2 + block 3 to RAM (two-GPU compute)",
 	"moe-deepseek2/2gpu-layers":     "llama_params_fit hangs in step 4 (two-GPU compute: fitbench's step 3 differs)",
 	"moe-granite/2gpu-layers":       "llama_params_fit hangs in step 4 (two-GPU compute: fitbench's step 3 differs)",
 	"moe-granite/2gpu-experts-half": "llama_params_fit hangs in step 4 (two-GPU compute: fitbench's step 3 differs)",

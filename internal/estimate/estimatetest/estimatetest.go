@@ -42,9 +42,9 @@ var Models = []synth.Spec{
 // graph, so its copy to the GPU when the experts are on the CPU shows in
 // full), deepseek2 (MLA with q-LoRA, a leading dense block, a shared expert,
 // the V3 selection bias) and granitehybrid (Mamba-2 layers with attention at 2
-// and 5, MoE with a shared FFN in every layer, tied output). gpt-oss is not
-// here: the generator writes Ollama's architecture name "gptoss", which
-// llama.cpp (arch "gpt-oss") does not load.
+// and 5, MoE with a shared FFN in every layer, tied output) and gpt-oss under
+// llama.cpp's architecture name "gpt-oss" (MXFP4 experts with biases, a
+// router bias, attention sinks, a 128-token window on every other layer).
 var MoEModels = []synth.Spec{
 	{Name: "moe-qwen3", Arch: "qwen3moe", Layers: 4, Embd: 256, Heads: 4, KVHeads: 1, HeadDim: 64, FF: 512,
 		Experts: 128, ExpertsUsed: 4, ExpertFF: 256, ExpertType: gguf.TypeQ4_0,
@@ -56,6 +56,9 @@ var MoEModels = []synth.Spec{
 		AttnLayers: []int{2, 5}, SSMState: 64, SSMConv: 4, SSMGroups: 1, SSMHeads: 8,
 		Experts: 32, ExpertsUsed: 4, ExpertFF: 128, SharedFF: 256, ExpertType: gguf.TypeQ4_0,
 		Vocab: 4000, Ctx: 8192, WeightType: gguf.TypeQ8_0, Seed: 33, TiedOutput: true},
+	{Name: "moe-gptoss", Arch: "gpt-oss", Layers: 4, Embd: 256, Heads: 8, KVHeads: 1, HeadDim: 64, FF: 256,
+		Experts: 32, ExpertsUsed: 4, ExpertFF: 256, ExpertType: gguf.TypeMXFP4, SlidingWindow: 128,
+		Vocab: 4000, Ctx: 8192, WeightType: gguf.TypeQ8_0, Seed: 34},
 }
 
 // Group is one engine configuration (one `ollama serve` with Env) and the
