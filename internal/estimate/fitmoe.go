@@ -187,13 +187,24 @@ func moeFitMemory(in Input, nCtx int, cfg []nglT, addOut bool) []int64 {
 //     ones, so the experts of the model's LAST blocks go to system RAM (the
 //     opposite of --n-cpu-moe, which takes the first).
 func fitMoE(in Input, out LlamaFit, free []int64, margin int64) LlamaFit {
-	s := in.Summary
+	// all experts in system RAM, everything else offloaded
+	var surplusCPUMoE int64
+	for id, u := range moeAllExpertsOnCPU(in, out.NCtx) {
+		surplusCPUMoE += free[id] - u - margin
+	}
+	mem := func(cfg []nglT, addOut bool) []int64 { return moeFitMemory(in, out.NCtx, cfg, addOut) }
+	return replayMoEFit(out, in.Summary.BlockCount, free, margin, surplusCPUMoE, mem)
+}
+
+// replayMoEFit is steps 3 and 4 given the memory of each probe (mem: bytes
+// per GPU of a configuration) and the surplus with every expert in RAM.
+func replayMoEFit(out LlamaFit, nLayer int, free []int64, margin, surplusCPUMoE int64, probe func([]nglT, bool) []int64) LlamaFit {
 	nd := len(free)
-	nL := uint32(s.BlockCount)
+	nL := uint32(nLayer)
 	steps := 0
 	mem := func(cfg []nglT, addOut bool) []int64 {
 		steps++
-		return moeFitMemory(in, out.NCtx, cfg, addOut)
+		return probe(cfg, addOut)
 	}
 	hung := func() LlamaFit {
 		out.Aborted = fmt.Sprintf("llama_params_fit does not converge (stopped the replay after %d memory probes)", steps)
@@ -201,11 +212,6 @@ func fitMoE(in Input, out LlamaFit, free []int64, margin int64) LlamaFit {
 		return out
 	}
 
-	// all experts in system RAM, everything else offloaded
-	var surplusCPUMoE int64
-	for id, u := range moeAllExpertsOnCPU(in, out.NCtx) {
-		surplusCPUMoE += free[id] - u - margin
-	}
 	partialMoE := surplusCPUMoE > 0
 	targets := make([]int64, nd)
 	for id := range targets {
@@ -253,7 +259,7 @@ func fitMoE(in Input, out LlamaFit, free []int64, margin int64) LlamaFit {
 		}
 	}
 	if !partialMoE {
-		return finishMoEFit(out, cfg, nd, partialMoE, s.BlockCount)
+		return finishMoEFit(out, cfg, nd, partialMoE, nLayer)
 	}
 
 	// step 4: convert dense-only layers to full layers front to back
@@ -266,7 +272,7 @@ func fitMoE(in Input, out LlamaFit, free []int64, margin int64) LlamaFit {
 		break
 	}
 	if idDenseStart >= nd {
-		return finishMoEFit(out, cfg, nd, partialMoE, s.BlockCount)
+		return finishMoEFit(out, cfg, nd, partialMoE, nLayer)
 	}
 	for id := 0; id <= idDenseStart; id++ {
 		high := clone(cfg)
@@ -339,7 +345,7 @@ func fitMoE(in Input, out LlamaFit, free []int64, margin int64) LlamaFit {
 			}
 		}
 	}
-	return finishMoEFit(out, cfg, nd, partialMoE, s.BlockCount)
+	return finishMoEFit(out, cfg, nd, partialMoE, nLayer)
 }
 
 // maxFitSteps bounds the replay: the method of false position needs about
