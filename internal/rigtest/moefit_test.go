@@ -23,7 +23,7 @@ var knownMoEFitGaps = map[string]string{
 	"moe-qwen3/ctx-cut":          "n_ctx 6144 vs 6136 (compute in the deficit)",
 	"moe-deepseek2/ctx-cut":      "n_ctx 6144 vs 6772 (compute in the deficit)",
 	"moe-granite/ctx-cut":        "n_ctx 6141 vs 6061 (compute in the deficit)",
-	"moe-deepseek2/experts-half": "n_ctx cut vs kept (compute in the deficit)",
+	"moe-deepseek2/experts-half": "n_ctx 4874 vs 5502 (compute in the deficit)",
 	"moe-gptoss/ctx-cut":         "n_ctx 6144 vs 7990 (compute in the deficit)",
 	// step 4 on one GPU: the rig's exact bytes for llama_params_fit's probes
 	// (estimate.TestReplayMoEFitOneGPUFromRigLog, which replays them to the
