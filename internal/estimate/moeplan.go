@@ -31,6 +31,7 @@ type MoEPlan struct {
 	CPUActiveBytes      uint64  `json:"cpu_active_bytes"`
 	EstimatedThroughput float64 `json:"estimated_throughput"`  // decode tok/s, one sequence
 	LayerPlanThroughput float64 `json:"layer_plan_throughput"` // the -ngl plan's, for comparison
+	LayerPlanGPULayers  int     `json:"layer_plan_gpu_layers"` // that plan's -ngl
 	Recommended         bool    `json:"recommended"`           // faster than the -ngl plan and fits
 	Explanation         string  `json:"explanation"`
 }
@@ -48,20 +49,30 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 		return nil
 	}
 	full := planLlama(in, nL+1)
+	moved := 0 // blocks whose experts go to the CPU at this n
 	for n := 1; n <= nL; n++ {
+		if s.ExpertLayerBytes[n-1] == 0 && n < nL {
+			// a dense block (deepseek2's leading_dense_block_count): its
+			// pattern matches nothing, --n-cpu-moe n is n−1 plus a no-op
+			continue
+		}
+		if s.ExpertLayerBytes[n-1] > 0 {
+			moved++
+		}
 		p := moveExperts(in, full, n)
 		if !gpusFit(p, in) && n < nL {
 			continue
 		}
-		m := &MoEPlan{CPUMoELayers: n, Devices: p.devices, Fits: gpusFit(p, in), LayerPlanThroughput: round1(layerSpeed)}
+		m := &MoEPlan{CPUMoELayers: n, Devices: p.devices, Fits: gpusFit(p, in), LayerPlanThroughput: round1(layerSpeed), LayerPlanGPULayers: layerPlan.ngl}
 		for il := 0; il < n; il++ {
 			m.CPUExpertBytes += s.ExpertLayerBytes[il]
 		}
 		m.CPUActiveBytes = m.CPUExpertBytes * uint64(max(s.ExpertUsedCount, 1)) / uint64(s.ExpertCount)
 		si := moeSpeedInputs(in, p, n)
-		t0 := DefaultT0 + float64(2*n)*MoESplitCost
+		t0 := DefaultT0 + float64(2*moved)*MoESplitCost
 		m.EstimatedThroughput = round1(EstimateSpeed(si, 1, DefaultGPUEta, DefaultCPUEta, t0).DecodeTokS)
-		m.Recommended = m.Fits && m.EstimatedThroughput > layerSpeed
+		// a -ngl the user gave stays the plan; the MoE plan is still shown
+		m.Recommended = m.Fits && m.EstimatedThroughput > layerSpeed && in.GPULayers == nil
 		m.Explanation = fmt.Sprintf("--n-cpu-moe %d: experts of blocks 0–%d in system RAM (%.2f GB, %.2f GB read per token), everything else on the GPU",
 			n, n-1, float64(m.CPUExpertBytes)/GB, float64(m.CPUActiveBytes)/GB)
 		return m
@@ -70,27 +81,43 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 }
 
 // moveExperts takes the full-offload plan and moves the expert tensors of the
-// first n blocks to the CPU. The CPU then runs those blocks' expert matmuls:
-// its compute buffer grows by their activations (the token batch in, gate/up
-// outputs for the used experts, the weighted sum out, f32).
+// first n blocks to the CPU (llama-server --n-cpu-moe n). Compute, as the rig
+// measured it (internal/rigtest TestMoEOffloadMatchesRig):
+//
+//   - the CPU's compute buffer does not grow: it stays the graph inputs of
+//     applyOffloadRules. ggml_backend_sched offloads an op whose weight is in
+//     a host buffer to the first GPU that wants it (ggml-backend.cpp,
+//     ggml_backend_sched_backend_id_from_cur; CUDA's offload_op takes
+//     MUL_MAT_ID at ≥ 32 tokens, get_op_batch_size = ne[2]), so the prompt
+//     batch's expert matmuls run on GPU0, not on the CPU; a decoded token's
+//     run on the CPU but its activations are a few KB;
+//   - GPU0's compute buffer grows by the copy of the weight those offloaded
+//     ops read: one expert matrix at a time (the scheduler copies each split's
+//     inputs into the compute buffer, where ggml-alloc reuses the memory), so
+//     the largest single expert tensor of a CPU block — a third of its expert
+//     bytes, since gate, up and down have one shape (measured +4.7 MB =
+//     one 128 × 256 × 256 Q4_0 tensor on moe-qwen3);
+//   - with two or more GPUs tensor overrides disable pipeline parallelism
+//     (llama_context: pipeline parallelism needs no -ot), so the ×4 copies of
+//     applyOffloadRules are undone.
 func moveExperts(in Input, full llamaPlan, n int) llamaPlan {
 	s := in.Summary
 	p := full
 	p.devices = append([]Device(nil), full.devices...)
 	cpu := len(p.devices) - 1
 	split := splitByFree(in.Target.GPUs)
+	var largest uint64
 	for il := 0; il < n; il++ {
+		e := s.ExpertLayerBytes[il]
+		largest = max(largest, e/3)
 		d := layerDevice(il, s.BlockCount, s.BlockCount+1, split)
 		if d < 0 {
 			continue
 		}
-		e := s.ExpertLayerBytes[il]
 		p.devices[d].WeightsBytes -= min(e, p.devices[d].WeightsBytes)
 		p.devices[cpu].WeightsBytes += e
 	}
 	if len(in.Target.GPUs) >= 2 && n > 0 {
-		// tensor overrides (-ot / --n-cpu-moe) disable pipeline parallelism:
-		// undo its copies (applyOffloadRules) on every device
 		for i := range p.devices {
 			if i < len(full.computeSingle) {
 				p.devices[i].ComputeBytes = full.computeSingle[i]
@@ -99,16 +126,20 @@ func moveExperts(in Input, full llamaPlan, n int) llamaPlan {
 			}
 		}
 	}
-	ff := cmp.Or(s.FeedForwardLength, 4*s.EmbeddingLength)
-	ub := cmp.Or(in.NUbatch, 512)
-	used := max(s.ExpertUsedCount, 1)
-	p.devices[cpu].ComputeBytes += uint64(ub) * uint64(s.EmbeddingLength*(1+used)+2*ff*used) * 4
+	if ub := cmp.Or(in.NUbatch, 512); ub >= offloadMinBatch && cpu > 0 {
+		p.devices[0].ComputeBytes += largest
+	}
 	for i := range p.devices {
 		d := &p.devices[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
 	return p
 }
+
+// offloadMinBatch is the batch from which CUDA's offload_op moves an op on
+// host-resident weights to the GPU (ggml-cuda.cu, op_offload_min_batch_size
+// default 32; the simulated device uses the same).
+const offloadMinBatch = 32
 
 // moeSpeedInputs: the GPU reads every block's dense part, the used share of
 // its experts, the KV and the output; the CPU the used share of its experts.
