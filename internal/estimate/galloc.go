@@ -155,8 +155,10 @@ func (g *graph) viewOf(src *gtensor, extra ...*gtensor) *gtensor {
 	return g.add(v)
 }
 
+// nonNil drops nil operands. ts is the caller's own (variadic) slice, so it
+// is filtered in place rather than copied.
 func nonNil(ts []*gtensor) []*gtensor {
-	out := ts[:0:0]
+	out := ts[:0]
 	for _, t := range ts {
 		if t != nil {
 			out = append(out, t)

@@ -15,9 +15,9 @@ type llamaPlan struct {
 	path    string // engine path (PathOllamaEngine, …)
 	prof    archProfile
 	state   uint64 // recurrent state bytes inside the KV figures
-	// computeSingle: under pipeline parallelism, each device's compute
-	// buffer without it (n_copies = 1), which llama.cpp falls back to when the
-	// copies do not fit and which tensor overrides (-ot) imply.
+	// computeSingle: for MoE models under pipeline parallelism, each
+	// device's compute buffer without it (n_copies = 1), which tensor
+	// overrides (-ot, --n-cpu-moe) imply.
 	computeSingle []uint64
 }
 
@@ -216,7 +216,9 @@ func planLlama(in Input, ngl int) llamaPlan {
 		for d := range devs {
 			devs[d].ComputeBytes = comp[d]
 		}
-		if sc.copies > 1 {
+		if sc.copies > 1 && s.ExpertCount > 0 {
+			// the -ot plans of MoE models (moeplan.go) run without pipeline
+			// parallelism
 			sc.copies = 1
 			single = scheduledCompute(shape, sc)
 		}

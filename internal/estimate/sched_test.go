@@ -58,12 +58,18 @@ func TestSchedulePipelineCopiesTheInputs(t *testing.T) {
 	if got := p.devices[2].ComputeBytes; got != pipelineCopies*inputs+embd {
 		t.Errorf("host compute %d, want %d × inputs %d + embeddings %d", got, pipelineCopies, inputs, embd)
 	}
-	if len(p.computeSingle) != 3 {
-		t.Fatalf("computeSingle %v", p.computeSingle)
+	// a MoE model also gets the buffers without pipeline parallelism (its -ot
+	// plans), which the 4 copies only add to
+	moe := in
+	moe.Summary.ExpertCount, moe.Summary.ExpertUsedCount = 8, 2
+	moe.Summary.Arch.ExpertFFLength = 1024
+	pm := planLlama(moe, 7)
+	if len(pm.computeSingle) != 3 {
+		t.Fatalf("computeSingle %v", pm.computeSingle)
 	}
 	for i := 0; i < 2; i++ {
-		if p.devices[i].ComputeBytes <= p.computeSingle[i] {
-			t.Errorf("GPU%d: %d with pipeline copies, %d without", i, p.devices[i].ComputeBytes, p.computeSingle[i])
+		if pm.devices[i].ComputeBytes <= pm.computeSingle[i] {
+			t.Errorf("GPU%d: %d with pipeline copies, %d without", i, pm.devices[i].ComputeBytes, pm.computeSingle[i])
 		}
 	}
 	// without pipeline parallelism (the output layer on the CPU) there is
