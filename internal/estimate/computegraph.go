@@ -407,7 +407,13 @@ func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gte
 	if s.state == stateShortConv {
 		y = g.op(f32(d.convCh, T), false, cx, g.viewOf(proj))
 	} else {
-		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.cache(g.cur, 0))
+		// ggml_ssm_scan also reads the layer's A (ssm_a, a few F32 weights);
+		// its result is one row (y and the final states flattened), and
+		// CUDA's offload_op counts rows (get_op_batch_size: ggml_nrows), so at
+		// partial offload the scan of a CPU layer stays on the CPU, with its
+		// inputs copied there (the rig: the CPU's buffer 2× the graph inputs)
+		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.cache(g.cur, 0), N(1))
+		scan.batch = 1
 		z := g.op(f32(d.inner, T), false, g.viewOf(proj))
 		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
 		y = g.op(y.size, true, y, N(d.inner)) // group norm

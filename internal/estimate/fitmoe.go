@@ -1,7 +1,6 @@
 package estimate
 
 import (
-	"cmp"
 	"fmt"
 	"strconv"
 
@@ -92,8 +91,9 @@ func overflowBytes(s gguf.Summary, il int, lf layerFraction) uint64 {
 // addOut), -ts the layer counts, and for each device its last `part` layers
 // partial — the overflow part of the first one and the experts of the others
 // on the next GPU (system RAM for the last GPU). Per GPU: weights + KV +
-// compute. Overrides turn pipeline parallelism off; experts in system RAM put
-// a copy of one expert tensor in GPU0's compute buffer (moveExperts).
+// compute, from the scheduler replay with the overflowing experts placed on
+// their device (planLlamaPlaced: overrides turn pipeline parallelism off, the
+// offloaded expert matmuls copy host experts into GPU0's buffer).
 func moeFitMemory(in Input, nCtx int, cfg []nglT, addOut bool) []int64 {
 	s := in.Summary
 	nd := len(cfg)
@@ -126,12 +126,30 @@ func moeFitMemory(in Input, nCtx int, cfg []nglT, addOut bool) []int64 {
 		}
 		q.Target.GPUs[i] = GPU{Name: g.Name, FreeBytes: 1 << 40, VRAMBytes: 1 << 40, OverheadBytes: 1, Split: sh}
 	}
-	p := planLlama(q, min(max(ngl, 0), nL+1))
-	devs := p.devices
-	cpu := nd
+	// the blocks whose experts overflow, and where to: the scheduler replay
+	// places their expert tensors there (a first partial layer that keeps
+	// some of them is placed as if it moved them all)
+	expDev := make([]int, nL)
+	for il := range expDev {
+		expDev[il] = -1
+	}
 	il0 := nL - min(int(sum), nL)
 	overrides := false
-	var largest uint64
+	for id, c := range cfg {
+		il0 += int(c.n) - int(c.part)
+		for il := max(il0, 0); il < il0+int(c.part) && il < nL; il++ {
+			expDev[il] = id + 1 // the next GPU, or system RAM after the last
+			overrides = true
+		}
+		il0 += int(c.part)
+	}
+	var place func(il int) int
+	if overrides {
+		place = func(il int) int { return expDev[il] }
+	}
+	p := planLlamaPlaced(q, min(max(ngl, 0), nL+1), place)
+	devs := p.devices
+	il0 = nL - min(int(sum), nL)
 	for id, c := range cfg {
 		il0 += int(c.n) - int(c.part)
 		for il := il0; il < il0+int(c.part) && il < nL; il++ {
@@ -140,23 +158,10 @@ func moeFitMemory(in Input, nCtx int, cfg []nglT, addOut bool) []int64 {
 				lf = c.of
 			}
 			b := overflowBytes(s, il, lf)
-			dst := id + 1 // the next GPU, or system RAM after the last
 			devs[id].WeightsBytes -= min(b, devs[id].WeightsBytes)
-			devs[dst].WeightsBytes += b
-			overrides = true
-			if dst == cpu {
-				largest = max(largest, s.ExpertLayerBytes[il]/3)
-			}
+			devs[id+1].WeightsBytes += b
 		}
 		il0 += int(c.part)
-	}
-	if overrides && nd >= 2 && ngl > nL {
-		for i := range devs {
-			devs[i].ComputeBytes /= pipelineCopies
-		}
-	}
-	if ub := cmp.Or(in.NUbatch, 512); ub >= offloadMinBatch && largest > 0 && ngl > nL {
-		devs[0].ComputeBytes += largest
 	}
 	used := make([]int64, nd)
 	for i := range used {
@@ -376,7 +381,7 @@ func moeAllExpertsOnCPU(in Input, nCtx int) []int64 {
 	q.Parallel = max(in.Parallel, 1)
 	q.Context = max(nCtx/q.Parallel, 1)
 	nL := in.Summary.BlockCount
-	p := moveExperts(q, planLlama(q, nL+1), nL)
+	p := moveExperts(q, nL)
 	used := make([]int64, len(in.Target.GPUs))
 	for i := range used {
 		d := p.devices[i]

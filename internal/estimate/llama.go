@@ -95,7 +95,16 @@ func gpuOverhead(g GPU) uint64 {
 
 // planLlama computes the per-device memory for one -ngl value, for the engine
 // path that will run the model (see enginePath).
-func planLlama(in Input, ngl int) llamaPlan {
+func planLlama(in Input, ngl int) llamaPlan { return planLlamaPlaced(in, ngl, nil) }
+
+// planLlamaPlaced is planLlama with tensor overrides (-ot, --n-cpu-moe):
+// expertDev(il) is the backend of block il's expert tensors (the GPUs' index,
+// len(GPUs) = system RAM), or -1 to leave them with the block; nil = no
+// override. The scheduler replay then places the ops reading them and copies
+// them where they are used; overrides turn pipeline parallelism off
+// (llama-context.cpp: it needs no tensor overrides). Weights stay where
+// -ngl puts them: the caller moves the overridden bytes (moveExperts).
+func planLlamaPlaced(in Input, ngl int, expertDev func(il int) int) llamaPlan {
 	s := in.Summary
 	prof := profileFor(s)
 	path, _ := enginePath(in.Engine, s, prof, in.ProjectorBytes > 0)
@@ -209,8 +218,16 @@ func planLlama(in Input, ngl int) llamaPlan {
 			}
 			return at(min(il, nL))
 		}}
-		if pipelineParallel(len(gpus), ngl, nL) {
+		if pipelineParallel(len(gpus), ngl, nL) && expertDev == nil {
 			sc.copies = pipelineCopies
+		}
+		if expertDev != nil {
+			sc.expertDev = func(il int) int {
+				if d := expertDev(il); d >= 0 {
+					return d
+				}
+				return sc.dev(il)
+			}
 		}
 		comp := scheduledCompute(shape, sc)
 		for d := range devs {

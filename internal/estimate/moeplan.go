@@ -48,7 +48,6 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 	if layerPlan.ngl == nL+1 && gpusFit(layerPlan, in) {
 		return nil
 	}
-	full := planLlama(in, nL+1)
 	moved := 0 // blocks whose experts go to the CPU at this n
 	for n := 1; n <= nL; n++ {
 		if s.ExpertLayerBytes[n-1] == 0 && n < nL {
@@ -59,7 +58,7 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 		if s.ExpertLayerBytes[n-1] > 0 {
 			moved++
 		}
-		p := moveExperts(in, full, n)
+		p := moveExperts(in, n)
 		if !gpusFit(p, in) && n < nL {
 			continue
 		}
@@ -80,54 +79,42 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 	return nil
 }
 
-// moveExperts takes the full-offload plan and moves the expert tensors of the
-// first n blocks to the CPU (llama-server --n-cpu-moe n). Compute, as the rig
-// measured it (internal/rigtest TestMoEOffloadMatchesRig):
+// moveExperts is the full-offload plan with the expert tensors of the first n
+// blocks in system RAM (llama-server --n-cpu-moe n). The weights move byte for
+// byte; every compute buffer is the scheduler replay's (sched.go) with those
+// tensors in host memory, which reproduces what the rig measured
+// (internal/rigtest TestMoEOffloadMatchesRig) by construction:
 //
-//   - the CPU's compute buffer does not grow: it stays the graph inputs of
-//     applyOffloadRules. ggml_backend_sched offloads an op whose weight is in
-//     a host buffer to the first GPU that wants it (ggml-backend.cpp,
+//   - ggml_backend_sched offloads an op whose weight is in a host buffer to
+//     the first GPU that wants it (ggml-backend.cpp,
 //     ggml_backend_sched_backend_id_from_cur; CUDA's offload_op takes
-//     MUL_MAT_ID at ≥ 32 tokens, get_op_batch_size = ne[2]), so the prompt
-//     batch's expert matmuls run on GPU0, not on the CPU; a decoded token's
-//     run on the CPU but its activations are a few KB;
-//   - GPU0's compute buffer grows by the copy of the weight those offloaded
-//     ops read: one expert matrix at a time (the scheduler copies each split's
-//     inputs into the compute buffer, where ggml-alloc reuses the memory), so
-//     the largest single expert tensor of a CPU block — a third of its expert
-//     bytes, since gate, up and down have one shape (measured +4.7 MB =
-//     one 128 × 256 × 256 Q4_0 tensor on moe-qwen3);
-//   - with two or more GPUs tensor overrides disable pipeline parallelism
-//     (llama_context: pipeline parallelism needs no -ot), so the ×4 copies of
-//     applyOffloadRules are undone.
-func moveExperts(in Input, full llamaPlan, n int) llamaPlan {
+//     MUL_MAT_ID at ≥ 32 tokens), so the prompt's expert matmuls run on GPU0
+//     and the CPU's buffer stays the graph inputs; a decoded token's run on
+//     the CPU, with activations of a few KB;
+//   - GPU0's buffer holds the copies of the expert weights those ops read,
+//     each allocated at its split's start and freed after its last reader —
+//     where the allocator finds room for them is the replay's, not a bound;
+//   - tensor overrides turn pipeline parallelism off on two or more GPUs
+//     (planLlamaPlaced), the ×4 copies go with it.
+func moveExperts(in Input, n int) llamaPlan {
 	s := in.Summary
-	p := full
-	p.devices = append([]Device(nil), full.devices...)
-	cpu := len(p.devices) - 1
+	nL := s.BlockCount
+	cpu := len(in.Target.GPUs)
+	p := planLlamaPlaced(in, nL+1, func(il int) int {
+		if il < n {
+			return cpu
+		}
+		return -1
+	})
 	split := splitByFree(in.Target.GPUs)
-	var largest uint64
-	for il := 0; il < n; il++ {
+	for il := 0; il < n && il < len(s.ExpertLayerBytes); il++ {
 		e := s.ExpertLayerBytes[il]
-		largest = max(largest, e/3)
-		d := layerDevice(il, s.BlockCount, s.BlockCount+1, split)
+		d := layerDevice(il, nL, nL+1, split)
 		if d < 0 {
 			continue
 		}
 		p.devices[d].WeightsBytes -= min(e, p.devices[d].WeightsBytes)
 		p.devices[cpu].WeightsBytes += e
-	}
-	if len(in.Target.GPUs) >= 2 && n > 0 {
-		for i := range p.devices {
-			if i < len(full.computeSingle) {
-				p.devices[i].ComputeBytes = full.computeSingle[i]
-			} else {
-				p.devices[i].ComputeBytes /= pipelineCopies
-			}
-		}
-	}
-	if ub := cmp.Or(in.NUbatch, 512); ub >= offloadMinBatch && cpu > 0 {
-		p.devices[0].ComputeBytes += largest
 	}
 	for i := range p.devices {
 		d := &p.devices[i]

@@ -13,27 +13,38 @@ import (
 )
 
 // knownMoEGaps are per-device compute figures (and the totals they move)
-// outside the global bounds for a reason that is not the MoE placement: the
-// compute buffers of a model split over two GPUs, which another part of
-// issue 11 rewrites (docs/ESTIMATES.md, "Offload, checked on the rig"). They
-// are logged, not failed; weights, KV and layers are never listed here.
+// outside the global bounds, each with its cause; logged, not failed, and
+// reported when they come back within bounds. Weights, KV and layers are
+// never listed here. Every compute figure comes from the scheduler replay
+// (internal/estimate sched.go), the MoE plans' included (expert tensors
+// placed in host memory, moveExperts); what is listed is where the replayed
+// graph of an architecture still differs from llama.cpp's.
 var knownMoEGaps = map[string]string{
-	// whole layers over two GPUs (-ngl 6 -ts 4,2, no override): GPU0's
-	// compute buffer −21% (the rig's first GPU holds about the whole graph)
-	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU0": "two-GPU compute split",
-	// whole layers at partial offload of a hybrid (Mamba-2 layers on the
-	// CPU): the CPU's compute buffer is 2× the graph inputs applyOffloadRules
-	// gives it (−49%) — an under-estimate of the dense path, not of the MoE
-	// placement; and GPU0's over two GPUs (−17% of its total)
-	"moe-granite/1gpu-cpu-moe ctx=2048 np=1 whole-layers CPU":      "hybrid partial offload: CPU compute",
-	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers CPU":  "hybrid partial offload: CPU compute",
-	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "two-GPU compute split",
-	// gpt-oss (iSWA): the CPU's input buffer also holds the sliding-window
-	// cache's KQ mask, [pad256(window + n_ubatch), n_ubatch] f32 (+1.58 MB
-	// here), which applyOffloadRules' (n_embd + n_kv + 7) × n_ubatch × 4 does
-	// not count: −25% of the CPU's compute, −21% of its total at full offload
-	"moe-gptoss/1gpu-all-experts ctx=2048 np=1 CPU":     "iSWA second mask on the host",
-	"moe-gptoss/2gpu-all-experts-2:1 ctx=2048 np=1 CPU": "iSWA second mask on the host",
+	// granitehybrid's Mamba-2 layers: the graph models their activations,
+	// not every op of build_mamba2_layer (the state gathers and write-backs),
+	// which decides where the allocator's peak falls: −1.9% of GPU0's compute
+	// on one GPU, −36% / −11% on two with pipeline parallelism
+	"moe-granite/1gpu-all-experts ctx=2048 np=1 GPU0":     "hybrid graph: Mamba-2 ops",
+	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU0": "hybrid graph over two GPUs",
+	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU1": "hybrid graph over two GPUs",
+	// whole layers at partial offload of the hybrid: the scan of a CPU layer
+	// stays on the CPU (modelled: 1-row result, offload_op says no), the rest
+	// of the CPU's buffer (−28%) and GPU0's over two GPUs (−41%) not yet
+	"moe-granite/1gpu-cpu-moe ctx=2048 np=1 whole-layers CPU":      "hybrid partial offload: CPU ops of Mamba-2 layers",
+	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers CPU":  "hybrid partial offload: CPU ops of Mamba-2 layers",
+	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "hybrid graph over two GPUs",
+	// gpt-oss with experts in RAM: GPU0 +1.14 MB = one MXFP4 expert tensor
+	// copy (32 × 256 × 256 × 17/32 B) that the rig's allocator fits into a
+	// free block and the replay does not — the graph's tensors around it
+	// (attention sinks, expert biases, swiglu_oai) are not all modelled
+	"moe-gptoss/1gpu-cpu-moe ctx=2048 np=1 GPU0":     "gpt-oss: one expert copy placed apart",
+	"moe-gptoss/2gpu-cpu-moe-2:1 ctx=2048 np=1 GPU0": "gpt-oss: one expert copy placed apart",
+	// gpt-oss at partial offload (-ngl 2, whole layers): GPU0 −15%, the CPU
+	// layers' weights and sliding-window cache views copied in
+	"moe-gptoss/1gpu-cpu-moe ctx=2048 np=1 whole-layers GPU0":     "gpt-oss partial offload: copied CPU-layer inputs",
+	"moe-gptoss/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "gpt-oss partial offload: copied CPU-layer inputs",
+	// deepseek2 -ngl 4 -ts 3,1 (whole layers, no pipeline): GPU0 +3.3%
+	"moe-deepseek2/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "MLA over two GPUs at partial offload",
 }
 
 // TestMoEOffloadMatchesRig runs fitbench's plan for every MoE model on
