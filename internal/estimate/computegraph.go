@@ -23,6 +23,7 @@ type graphShape struct {
 	// Architecture parts (from the profile, see graphShapeFor).
 	nFFExp      int    // expert FFN width (expert_feed_forward_length; 0 = nFF)
 	nFFShared   int    // shared-expert FFN width (0 = none)
+	expertBias  bool   // llama.cpp gpt-oss: ggml_add_id of each expert matrix's bias (build_moe_ffn)
 	denseLayers []bool // MoE model: this layer has a dense FFN (leading_dense_block_count)
 	nFFLayer    []int  // per-layer dense FFN width (nemotron_h), 0 = no FFN
 	recurrent   []bool // layer is a recurrent (state) layer
@@ -280,14 +281,14 @@ func buildGraph(s graphShape) *graph {
 		var out *gtensor
 		dense := func(width int) *gtensor {
 			if s.fused {
-				up := g.op(f32(2*width, rows), false, W(E, 2*width), fn)
+				up := g.op(f32(2*width, rows), false, ffnW(W(E, 2*width), ffnUp), fn)
 				act := g.op(f32(width, rows), false, up) // swiglu of the halves
-				return g.op(f32(E, rows), false, W(width, E), act)
+				return g.op(f32(E, rows), false, ffnW(W(width, E), ffnDown), act)
 			}
-			up := g.op(f32(width, rows), false, W(E, width), fn)
-			gate := g.op(f32(width, rows), false, W(E, width), fn)
+			up := g.op(f32(width, rows), false, ffnW(W(E, width), ffnUp), fn)
+			gate := g.op(f32(width, rows), false, ffnW(W(E, width), ffnGate), fn)
 			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
-			return g.op(f32(E, rows), false, W(width, E), act)
+			return g.op(f32(E, rows), false, ffnW(W(width, E), ffnDown), act)
 		}
 		ffw := s.nFF
 		if il < len(s.nFFLayer) {
@@ -295,7 +296,7 @@ func buildGraph(s graphShape) *graph {
 		}
 		switch {
 		case s.expertUsed > 0 && !(il < len(s.denseLayers) && s.denseLayers[il]):
-			out = moeFFN(g, s, fn, rows, W)
+			out = moeFFN(g, s, fn, rows, W, N)
 			if s.nFFShared > 0 {
 				sh := dense(s.nFFShared)
 				out = g.op(f32(E, rows), true, out, sh)
@@ -327,11 +328,29 @@ func buildGraph(s graphShape) *graph {
 	return g
 }
 
+// ffnPart names a FFN weight by the part of its tensor name the fit's
+// override patterns match (llama_params_fit_impl get_overflow_pattern):
+// ffn_up*, ffn_gate* (ffn_gate_inp, the router, included), ffn_down*.
+type ffnPart uint8
+
+const (
+	ffnNone ffnPart = iota
+	ffnUp
+	ffnGate
+	ffnDown
+	ffnRouter // ffn_gate_inp
+)
+
+func ffnW(w *gtensor, p ffnPart) *gtensor {
+	w.ffn = p
+	return w
+}
+
 // moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
 // expert, then the selected experts' up/gate/down over the used experts.
-func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor) *gtensor {
+func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
-	logits := g.op(f32(s.nExpert, rows, 1), false, W(s.nEmbd, s.nExpert), in)
+	logits := g.op(f32(s.nExpert, rows, 1), false, ffnW(W(s.nEmbd, s.nExpert), ffnRouter), in)
 	probs := g.op(logits.size, false, logits) // soft_max
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
@@ -348,15 +367,25 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 	if s.nFFExp > 0 {
 		ff = s.nFFExp
 	}
-	X := func(ne0 int) *gtensor { // the experts' stacked matrices
-		w := W(ne0, s.nEmbd*ff*s.nExpert/max(ne0, 1))
+	X := func(ne0 int, part ffnPart) *gtensor { // the experts' stacked matrices
+		w := ffnW(W(ne0, s.nEmbd*ff*s.nExpert/max(ne0, 1)), part)
 		w.expert = true
 		return w
 	}
-	up := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
-	gate := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
+	// the experts' biases ([width, n_expert] F32, named ffn_*_exps.bias, so
+	// --n-cpu-moe moves them with the experts): ggml_add_id, a new tensor
+	biased := func(t *gtensor, width int, part ffnPart) *gtensor {
+		if !s.expertBias {
+			return t
+		}
+		b := ffnW(N(width*s.nExpert), part)
+		b.expert = true
+		return g.op(t.size, false, t, b, sel)
+	}
+	up := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnUp), x, sel), ff, ffnUp)
+	gate := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnGate), x, sel), ff, ffnGate)
 	act := g.op(up.size, false, gate, up)
-	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff), act, sel)
+	down := biased(g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff, ffnDown), act, sel), s.nEmbd, ffnDown)
 	if w == nil {
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}

@@ -86,6 +86,24 @@ func overflowBytes(s gguf.Summary, il int, lf layerFraction) uint64 {
 	}
 }
 
+// overflowMatches: whether weight t's tensor name matches the overflow
+// pattern of fraction lf (overflowPattern, std::regex_search): the experts
+// for MoE; ffn_(up|gate|down).* every FFN weight (router, shared experts,
+// biases); ffn_(gate|down).* all but the up matrices; ffn_down.* the down
+// matrices.
+func overflowMatches(lf layerFraction, t *gtensor) bool {
+	switch lf {
+	case fracMoE:
+		return t.expert
+	case fracAttn:
+		return t.ffn != ffnNone
+	case fracUp:
+		return t.ffn == ffnGate || t.ffn == ffnDown || t.ffn == ffnRouter
+	default: // fracGate
+		return t.ffn == ffnDown
+	}
+}
+
 // moeFitMemory is llama_get_device_memory_data for one configuration of the
 // MoE fit: -ngl the layer sum (+1, the output layer on the last GPU, when
 // addOut), -ts the layer counts, and for each device its last `part` layers
@@ -126,26 +144,39 @@ func moeFitMemory(in Input, nCtx int, cfg []nglT, addOut bool) []int64 {
 		}
 		q.Target.GPUs[i] = GPU{Name: g.Name, FreeBytes: 1 << 40, VRAMBytes: 1 << 40, OverheadBytes: 1, Split: sh}
 	}
-	// the blocks whose experts overflow, and where to: the scheduler replay
-	// places their expert tensors there (a first partial layer that keeps
-	// some of them is placed as if it moved them all)
-	expDev := make([]int, nL)
-	for il := range expDev {
-		expDev[il] = -1
+	// where each partial block's overflowing tensors go: the scheduler
+	// replay places exactly those weights there (the pattern's match by
+	// tensor name, overflowMatches)
+	type over struct {
+		dev int
+		lf  layerFraction
+	}
+	ov := make([]over, nL)
+	for il := range ov {
+		ov[il].dev = -1
 	}
 	il0 := nL - min(int(sum), nL)
 	overrides := false
 	for id, c := range cfg {
 		il0 += int(c.n) - int(c.part)
 		for il := max(il0, 0); il < il0+int(c.part) && il < nL; il++ {
-			expDev[il] = id + 1 // the next GPU, or system RAM after the last
+			lf := fracMoE
+			if il == il0 {
+				lf = c.of
+			}
+			ov[il] = over{id + 1, lf} // the next GPU, or system RAM after the last
 			overrides = true
 		}
 		il0 += int(c.part)
 	}
-	var place func(il int) int
+	var place func(t *gtensor) int
 	if overrides {
-		place = func(il int) int { return expDev[il] }
+		place = func(t *gtensor) int {
+			if t.layer < 0 || t.layer >= nL || ov[t.layer].dev < 0 || !overflowMatches(ov[t.layer].lf, t) {
+				return -1
+			}
+			return ov[t.layer].dev
+		}
 	}
 	p := planLlamaPlaced(q, min(max(ngl, 0), nL+1), place)
 	devs := p.devices

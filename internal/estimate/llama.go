@@ -98,13 +98,13 @@ func gpuOverhead(g GPU) uint64 {
 func planLlama(in Input, ngl int) llamaPlan { return planLlamaPlaced(in, ngl, nil) }
 
 // planLlamaPlaced is planLlama with tensor overrides (-ot, --n-cpu-moe):
-// expertDev(il) is the backend of block il's expert tensors (the GPUs' index,
-// len(GPUs) = system RAM), or -1 to leave them with the block; nil = no
+// place(t) is the backend of weight t of the reserve graph (the GPUs' index,
+// len(GPUs) = system RAM), or -1 to leave it with its block; nil = no
 // override. The scheduler replay then places the ops reading them and copies
 // them where they are used; overrides turn pipeline parallelism off
 // (llama-context.cpp: it needs no tensor overrides). Weights stay where
 // -ngl puts them: the caller moves the overridden bytes (moveExperts).
-func planLlamaPlaced(in Input, ngl int, expertDev func(il int) int) llamaPlan {
+func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 	s := in.Summary
 	prof := profileFor(s)
 	path, _ := enginePath(in.Engine, s, prof, in.ProjectorBytes > 0)
@@ -218,17 +218,10 @@ func planLlamaPlaced(in Input, ngl int, expertDev func(il int) int) llamaPlan {
 			}
 			return at(min(il, nL))
 		}}
-		if pipelineParallel(len(gpus), ngl, nL) && expertDev == nil {
+		if pipelineParallel(len(gpus), ngl, nL) && place == nil {
 			sc.copies = pipelineCopies
 		}
-		if expertDev != nil {
-			sc.expertDev = func(il int) int {
-				if d := expertDev(il); d >= 0 {
-					return d
-				}
-				return sc.dev(il)
-			}
-		}
+		sc.tensorDev = place
 		comp := scheduledCompute(shape, sc)
 		for d := range devs {
 			devs[d].ComputeBytes = comp[d]

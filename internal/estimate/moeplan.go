@@ -100,8 +100,8 @@ func moveExperts(in Input, n int) llamaPlan {
 	s := in.Summary
 	nL := s.BlockCount
 	cpu := len(in.Target.GPUs)
-	p := planLlamaPlaced(in, nL+1, func(il int) int {
-		if il < n {
+	p := planLlamaPlaced(in, nL+1, func(t *gtensor) int {
+		if t.expert && t.layer < n {
 			return cpu
 		}
 		return -1
