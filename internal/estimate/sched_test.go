@@ -1,6 +1,12 @@
 package estimate
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/fitbench/fitbench/internal/gguf"
+	"github.com/fitbench/fitbench/internal/gguf/synth"
+)
 
 // schedInput is toy(nL) at n_ctx 4096, one sequence, flash attention, with
 // gpus GPUs of plenty of memory.
@@ -139,5 +145,56 @@ func TestScheduleExpertsOnTheCPUAreCopiedToTheGPU(t *testing.T) {
 	}
 	if moved[0] <= gpuOnly[0] || moved[0] < expert {
 		t.Errorf("GPU compute %d with CPU experts, %d without: want it to hold an expert tensor (%d) more", moved[0], gpuOnly[0], expert)
+	}
+}
+
+// Every architecture preset (dense, sliding window, MoE, MLA, recurrent
+// hybrids, real-sized headers) plans through the scheduler replay on one and
+// two GPUs at full and partial offload: a GPU holding blocks has a compute
+// buffer, the host has its inputs, and no figure is absurd.
+func TestScheduleEveryPreset(t *testing.T) {
+	for _, np := range synth.Presets {
+		spec, err := synth.Preset(np.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec.HeaderOnly = true
+		paths, err := synth.Write(t.TempDir(), np.Name, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := gguf.ReadFile(paths[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := f.Summary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nL := sum.BlockCount
+		for _, gpus := range []int{1, 2} {
+			for _, ngl := range []int{0, nL / 2, nL + 1} {
+				for _, engine := range []string{EngineLlamaCpp, EngineOllama} {
+					in := Input{Summary: sum, Engine: engine, Context: 4096, Parallel: 2, Target: Target{RAMBytes: 1 << 40}}
+					for i := 0; i < gpus; i++ {
+						in.Target.GPUs = append(in.Target.GPUs, GPU{VRAMBytes: 1 << 40})
+					}
+					p := planLlama(in, ngl)
+					label := fmt.Sprintf("%s %s %d GPU -ngl %d", np.Name, engine, gpus, ngl)
+					host := p.devices[len(p.devices)-1]
+					if host.ComputeBytes == 0 {
+						t.Errorf("%s: no host compute", label)
+					}
+					for _, d := range p.devices {
+						if d.Layers > 0 && d.ComputeBytes == 0 {
+							t.Errorf("%s: %s holds %d layers and no compute", label, d.Name, d.Layers)
+						}
+						if d.ComputeBytes > 1<<40 {
+							t.Errorf("%s: %s compute %d", label, d.Name, d.ComputeBytes)
+						}
+					}
+				}
+			}
+		}
 	}
 }
