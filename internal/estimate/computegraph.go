@@ -430,6 +430,13 @@ func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gte
 	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), in)
 	// the conv reads the layer's conv state (a cache tensor) joined with x
 	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.cache(g.cur, 0), g.viewOf(proj))
+	if s.state != stateShortConv {
+		// build_mamba2_layer copies the last d_conv−1 columns back into the
+		// conv state (a cache write, on the cache's device): a view of
+		// conv_x with its strides, so a copy of it to another device is
+		// about conv_x's size (ggml_dup_tensor_layout)
+		g.setRows(g.cur, g.viewOf(conv))
+	}
 	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1)))
 	cx = g.op(cx.size, true, cx)
 	var y *gtensor
@@ -441,8 +448,11 @@ func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gte
 		// CUDA's offload_op counts rows (get_op_batch_size: ggml_nrows), so at
 		// partial offload the scan of a CPU layer stays on the CPU, with its
 		// inputs copied there (the rig: the CPU's buffer 2× the graph inputs)
-		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.cache(g.cur, 0), N(1))
+		// x, B and C are three strided views of xBC (each about its size
+		// when copied to another device, ggml_dup_tensor_layout)
+		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.viewOf(cx), g.viewOf(cx), g.cache(g.cur, 0), N(1))
 		scan.batch = 1
+		g.setRows(g.cur, g.viewOf(scan)) // store the last states (ggml_cpy into the cache)
 		z := g.op(f32(d.inner, T), false, g.viewOf(proj))
 		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
 		y = g.op(y.size, true, y, N(d.inner)) // group norm

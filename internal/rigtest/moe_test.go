@@ -20,18 +20,18 @@ import (
 // placed in host memory, moveExperts); what is listed is where the replayed
 // graph of an architecture still differs from llama.cpp's.
 var knownMoEGaps = map[string]string{
-	// granitehybrid's Mamba-2 layers: the graph models their activations,
-	// not every op of build_mamba2_layer (the state gathers and write-backs),
-	// which decides where the allocator's peak falls: −1.9% of GPU0's compute
-	// on one GPU, −36% / −11% on two with pipeline parallelism
-	"moe-granite/1gpu-all-experts ctx=2048 np=1 GPU0":     "hybrid graph: Mamba-2 ops",
-	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU0": "hybrid graph over two GPUs",
-	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU1": "hybrid graph over two GPUs",
-	// whole layers at partial offload of the hybrid: the scan of a CPU layer
-	// stays on the CPU (modelled: 1-row result, offload_op says no), the rest
-	// of the CPU's buffer (−28%) and GPU0's over two GPUs (−41%) not yet
-	"moe-granite/1gpu-cpu-moe ctx=2048 np=1 whole-layers CPU":      "hybrid partial offload: CPU ops of Mamba-2 layers",
-	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers CPU":  "hybrid partial offload: CPU ops of Mamba-2 layers",
+	// granitehybrid's Mamba-2 layers: llama.cpp's graph emits the next
+	// block's state ops (build_rs) before the previous block's FFN tail, so
+	// over two GPUs the scheduler places them apart; the replayed graph has
+	// the layer's ops in block order: −36% / −11% with pipeline parallelism,
+	// GPU0 −41% at partial offload over two GPUs; and −1.9% of GPU0's
+	// compute at full offload on one GPU (the allocator's peak falls
+	// elsewhere). At partial offload the CPU's buffer is within bounds: the
+	// scan of a CPU layer stays there (offload_op refuses its one-row result)
+	// with copies of x, B, C (strided views of xBC) and the conv-state write
+	"moe-granite/1gpu-all-experts ctx=2048 np=1 GPU0":              "hybrid graph: Mamba-2 ops",
+	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU0":          "hybrid graph over two GPUs",
+	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU1":          "hybrid graph over two GPUs",
 	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "hybrid graph over two GPUs",
 	// gpt-oss with experts in RAM: GPU0 +7.9% (+0.98 MB). The rig's buffer
 	// is 1 MB smaller than with every expert on the GPU (12.40 vs 13.39 MB),
