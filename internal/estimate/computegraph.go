@@ -24,6 +24,7 @@ type graphShape struct {
 	nFFExp      int    // expert FFN width (expert_feed_forward_length; 0 = nFF)
 	nFFShared   int    // shared-expert FFN width (0 = none)
 	expertBias  bool   // llama.cpp gpt-oss: ggml_add_id of each expert matrix's bias (build_moe_ffn)
+	rsGather    bool   // llama.cpp: a recurrent layer gathers its conv states by s_copy_main (build_rs)
 	denseLayers []bool // MoE model: this layer has a dense FFN (leading_dense_block_count)
 	nFFLayer    []int  // per-layer dense FFN width (nemotron_h), 0 = no FFN
 	recurrent   []bool // layer is a recurrent (state) layer
@@ -146,16 +147,31 @@ func buildGraph(s graphShape) *graph {
 	outIDs := in(uint64(T) * 4)
 
 	nL := len(s.headKV)
+	var sCopy *gtensor // s_copy_main: one input for every recurrent layer (build_rs_inp_impl)
 	for il := 0; il < nL; il++ {
 		g.cur = il
+		isRec := il < len(s.recurrent) && s.recurrent[il]
+		var convState *gtensor
+		if isRec && s.rsGather && s.state != stateShortConv {
+			// llama.cpp's build_rs: clear one state in place, then gather the
+			// layer's conv states by s_copy_main. llama.cpp emits these before
+			// the previous block's tail (ggml_build_forward_expand order); kept
+			// in block order here, which the rig's two-GPU hybrid figures
+			// preferred (docs/ESTIMATES.md)
+			g.setRows(il) // ggml_scale_inplace(state_zero, 0)
+			if sCopy == nil {
+				sCopy = in(uint64(4 * ns))
+			}
+			d := s.stateDims
+			convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+		}
 		inpSA := cur
 		norm := g.rmsNorm(f32(E, T), cur)
 		norm = g.op(f32(E, T), true, norm, N(E)) // * attn_norm weight
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
-		isRec := il < len(s.recurrent) && s.recurrent[il]
 		if isRec {
-			cur = recurrentBlock(g, s, norm, W, N)
+			cur = recurrentBlock(g, s, norm, W, N, convState)
 			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
 				kvh = 0
 			}
@@ -423,13 +439,16 @@ func maxInt(xs []int) int {
 // the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
 // the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
 // Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
-func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
+func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState *gtensor) *gtensor {
 	T := s.nTok
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
 	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), in)
 	// the conv reads the layer's conv state (a cache tensor) joined with x
-	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.cache(g.cur, 0), g.viewOf(proj))
+	if convState == nil {
+		convState = g.cache(g.cur, 0)
+	}
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, convState, g.viewOf(proj))
 	if s.state != stateShortConv {
 		// build_mamba2_layer copies the last d_conv−1 columns back into the
 		// conv state (a cache write, on the cache's device): a view of

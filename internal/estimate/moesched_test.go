@@ -71,6 +71,7 @@ func TestScheduleMambaScanStaysOnTheCPU(t *testing.T) {
 	xBC := 4 * uint64(d.convCh) * T
 	scan := 4 * (uint64(d.inner)*T + uint64(d.stateElems))
 	inputs, embd := hostInputs(sh)
+	inputs += gallocAlign // s_copy_main, the recurrent states' indices (4 B per sequence)
 	if got := full.devices[1].ComputeBytes; got != inputs+embd {
 		t.Errorf("full offload: CPU compute %d, want the inputs %d + embeddings %d", got, inputs, embd)
 	}
