@@ -23,6 +23,8 @@ type graphShape struct {
 	// Architecture parts (from the profile, see graphShapeFor).
 	nFFExp      int    // expert FFN width (expert_feed_forward_length; 0 = nFF)
 	nFFShared   int    // shared-expert FFN width (0 = none)
+	expertBias  bool   // llama.cpp gpt-oss: ggml_add_id of each expert matrix's bias (build_moe_ffn)
+	rsGather    bool   // llama.cpp: a recurrent layer gathers its conv states by s_copy_main (build_rs)
 	denseLayers []bool // MoE model: this layer has a dense FFN (leading_dense_block_count)
 	nFFLayer    []int  // per-layer dense FFN width (nemotron_h), 0 = no FFN
 	recurrent   []bool // layer is a recurrent (state) layer
@@ -145,16 +147,31 @@ func buildGraph(s graphShape) *graph {
 	outIDs := in(uint64(T) * 4)
 
 	nL := len(s.headKV)
+	var sCopy *gtensor // s_copy_main: one input for every recurrent layer (build_rs_inp_impl)
 	for il := 0; il < nL; il++ {
 		g.cur = il
+		isRec := il < len(s.recurrent) && s.recurrent[il]
+		var convState *gtensor
+		if isRec && s.rsGather && s.state != stateShortConv {
+			// llama.cpp's build_rs: clear one state in place, then gather the
+			// layer's conv states by s_copy_main. llama.cpp emits these before
+			// the previous block's tail (ggml_build_forward_expand order); kept
+			// in block order here, which the rig's two-GPU hybrid figures
+			// preferred (docs/ESTIMATES.md)
+			g.setRows(il) // ggml_scale_inplace(state_zero, 0)
+			if sCopy == nil {
+				sCopy = in(uint64(4 * ns))
+			}
+			d := s.stateDims
+			convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+		}
 		inpSA := cur
 		norm := g.rmsNorm(f32(E, T), cur)
 		norm = g.op(f32(E, T), true, norm, N(E)) // * attn_norm weight
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
-		isRec := il < len(s.recurrent) && s.recurrent[il]
 		if isRec {
-			cur = recurrentBlock(g, s, norm, W, N)
+			cur = recurrentBlock(g, s, norm, W, N, convState)
 			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
 				kvh = 0
 			}
@@ -280,14 +297,14 @@ func buildGraph(s graphShape) *graph {
 		var out *gtensor
 		dense := func(width int) *gtensor {
 			if s.fused {
-				up := g.op(f32(2*width, rows), false, W(E, 2*width), fn)
+				up := g.op(f32(2*width, rows), false, ffnW(W(E, 2*width), ffnUp), fn)
 				act := g.op(f32(width, rows), false, up) // swiglu of the halves
-				return g.op(f32(E, rows), false, W(width, E), act)
+				return g.op(f32(E, rows), false, ffnW(W(width, E), ffnDown), act)
 			}
-			up := g.op(f32(width, rows), false, W(E, width), fn)
-			gate := g.op(f32(width, rows), false, W(E, width), fn)
+			up := g.op(f32(width, rows), false, ffnW(W(E, width), ffnUp), fn)
+			gate := g.op(f32(width, rows), false, ffnW(W(E, width), ffnGate), fn)
 			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
-			return g.op(f32(E, rows), false, W(width, E), act)
+			return g.op(f32(E, rows), false, ffnW(W(width, E), ffnDown), act)
 		}
 		ffw := s.nFF
 		if il < len(s.nFFLayer) {
@@ -295,7 +312,7 @@ func buildGraph(s graphShape) *graph {
 		}
 		switch {
 		case s.expertUsed > 0 && !(il < len(s.denseLayers) && s.denseLayers[il]):
-			out = moeFFN(g, s, fn, rows, W)
+			out = moeFFN(g, s, fn, rows, W, N)
 			if s.nFFShared > 0 {
 				sh := dense(s.nFFShared)
 				out = g.op(f32(E, rows), true, out, sh)
@@ -327,11 +344,29 @@ func buildGraph(s graphShape) *graph {
 	return g
 }
 
+// ffnPart names a FFN weight by the part of its tensor name the fit's
+// override patterns match (llama_params_fit_impl get_overflow_pattern):
+// ffn_up*, ffn_gate* (ffn_gate_inp, the router, included), ffn_down*.
+type ffnPart uint8
+
+const (
+	ffnNone ffnPart = iota
+	ffnUp
+	ffnGate
+	ffnDown
+	ffnRouter // ffn_gate_inp
+)
+
+func ffnW(w *gtensor, p ffnPart) *gtensor {
+	w.ffn = p
+	return w
+}
+
 // moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
 // expert, then the selected experts' up/gate/down over the used experts.
-func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor) *gtensor {
+func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
-	logits := g.op(f32(s.nExpert, rows, 1), false, W(s.nEmbd, s.nExpert), in)
+	logits := g.op(f32(s.nExpert, rows, 1), false, ffnW(W(s.nEmbd, s.nExpert), ffnRouter), in)
 	probs := g.op(logits.size, false, logits) // soft_max
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
@@ -348,15 +383,25 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 	if s.nFFExp > 0 {
 		ff = s.nFFExp
 	}
-	X := func(ne0 int) *gtensor { // the experts' stacked matrices
-		w := W(ne0, s.nEmbd*ff*s.nExpert/max(ne0, 1))
+	X := func(ne0 int, part ffnPart) *gtensor { // the experts' stacked matrices
+		w := ffnW(W(ne0, s.nEmbd*ff*s.nExpert/max(ne0, 1)), part)
 		w.expert = true
 		return w
 	}
-	up := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
-	gate := g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd), x, sel)
+	// the experts' biases ([width, n_expert] F32, named ffn_*_exps.bias, so
+	// --n-cpu-moe moves them with the experts): ggml_add_id, a new tensor
+	biased := func(t *gtensor, width int, part ffnPart) *gtensor {
+		if !s.expertBias {
+			return t
+		}
+		b := ffnW(N(width*s.nExpert), part)
+		b.expert = true
+		return g.op(t.size, false, t, b, sel)
+	}
+	up := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnUp), x, sel), ff, ffnUp)
+	gate := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnGate), x, sel), ff, ffnGate)
 	act := g.op(up.size, false, gate, up)
-	down := g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff), act, sel)
+	down := biased(g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff, ffnDown), act, sel), s.nEmbd, ffnDown)
 	if w == nil {
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}
@@ -394,20 +439,39 @@ func maxInt(xs []int) int {
 // the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
 // the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
 // Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
-func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
+func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState *gtensor) *gtensor {
 	T := s.nTok
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
 	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), in)
 	// the conv reads the layer's conv state (a cache tensor) joined with x
-	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.cache(g.cur, 0), g.viewOf(proj))
+	if convState == nil {
+		convState = g.cache(g.cur, 0)
+	}
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, convState, g.viewOf(proj))
+	if s.state != stateShortConv {
+		// build_mamba2_layer copies the last d_conv−1 columns back into the
+		// conv state (a cache write, on the cache's device): a view of
+		// conv_x with its strides, so a copy of it to another device is
+		// about conv_x's size (ggml_dup_tensor_layout)
+		g.setRows(g.cur, g.viewOf(conv))
+	}
 	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1)))
 	cx = g.op(cx.size, true, cx)
 	var y *gtensor
 	if s.state == stateShortConv {
 		y = g.op(f32(d.convCh, T), false, cx, g.viewOf(proj))
 	} else {
-		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.cache(g.cur, 0))
+		// ggml_ssm_scan also reads the layer's A (ssm_a, a few F32 weights);
+		// its result is one row (y and the final states flattened), and
+		// CUDA's offload_op counts rows (get_op_batch_size: ggml_nrows), so at
+		// partial offload the scan of a CPU layer stays on the CPU, with its
+		// inputs copied there (the rig: the CPU's buffer 2× the graph inputs)
+		// x, B and C are three strided views of xBC (each about its size
+		// when copied to another device, ggml_dup_tensor_layout)
+		scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.viewOf(cx), g.viewOf(cx), g.viewOf(cx), g.cache(g.cur, 0), N(1))
+		scan.batch = 1
+		g.setRows(g.cur, g.viewOf(scan)) // store the last states (ggml_cpy into the cache)
 		z := g.op(f32(d.inner, T), false, g.viewOf(proj))
 		y = g.op(f32(d.inner, T), false, g.viewOf(scan), z)
 		y = g.op(y.size, true, y, N(d.inner)) // group norm

@@ -25,6 +25,10 @@ type LlamaFit struct {
 	NGPULayers int `json:"n_gpu_layers"`
 	// TensorSplit is the layer count per GPU (set with two or more GPUs).
 	TensorSplit []int `json:"tensor_split,omitempty"`
+	// Overrides are the tensor buffer-type overrides it wrote (MoE models:
+	// which blocks' experts, or parts of which block, go to system RAM or the
+	// next GPU), in its order.
+	Overrides []FitOverride `json:"tensor_overrides,omitempty"`
 	// Aborted names the reason llama_params_fit gave up (the user set -ngl or
 	// -ts, too few layers for the devices…); the user's values then stand.
 	Aborted string `json:"aborted,omitempty"`
@@ -97,9 +101,10 @@ func fitMemoryU(in Input, nCtxTotal int, layers []uint32) []uint64 {
 //     margin; the output layer stays on the CPU. -ngl is the layer sum and,
 //     with two or more GPUs, -ts the count per GPU.
 //
-// MoE models (where llama.cpp first moves every expert tensor to the CPU and
-// then fills front to back with overflow patterns) are not predicted: the
-// result says so in Aborted.
+// MoE models take llama.cpp's MoE path from step 4 on (fitMoE, fitmoe.go):
+// the experts go to system RAM first, dense-only layers fill the GPUs back to
+// front, then full layers front to back, and the result carries the tensor
+// overrides.
 func PredictLlamaFit(f LlamaFitInput) LlamaFit {
 	in := f.In
 	s := in.Summary
@@ -124,10 +129,6 @@ func PredictLlamaFit(f LlamaFitInput) LlamaFit {
 	}
 	if nd == 0 {
 		out.Note = "no GPU: llama-server runs on the CPU as given"
-		return out
-	}
-	if s.ExpertCount > 0 {
-		out.Aborted = "MoE fit (experts to the CPU first) is not predicted"
 		return out
 	}
 	free := make([]int64, nd)
@@ -199,6 +200,10 @@ func PredictLlamaFit(f LlamaFitInput) LlamaFit {
 		out.Aborted = fmt.Sprintf("model has only %d layers but need at least %d to fit memory for %d devices", nL, 2*nd, nd)
 		out.Note = "llama_params_fit gives up"
 		return out
+	}
+
+	if s.ExpertCount > 0 && len(s.ExpertLayerBytes) >= nL {
+		return fitMoE(in, out, free, int64(margin))
 	}
 
 	// step 4: dense layers back to front, by llama_params_fit_impl's method of

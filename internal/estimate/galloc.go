@@ -22,6 +22,7 @@ type gtensor struct {
 	weight   bool    // ext leaf in a weights buffer (else the KV cache / recurrent state)
 	small    bool    // weight stored as F32 (norms, biases): 4 bytes per element
 	expert   bool    // an expert tensor (ffn_*_exps), which -ot can place apart
+	ffn      ffnPart // a FFN weight: which part (-ot patterns of the fit match by name)
 	ne0      int     // weights and cache views: elements per row (ggml ne[0])
 	bpe      float64 // quantized weights and cache: bytes per element (0 = not quantized)
 	layer    int     // ext tensors and cache writes: the block whose buffer holds it (-1 input layer, n_layer output)

@@ -33,6 +33,9 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	}
 	sh.kvLayerBytes = cl.perLayer
 	sh.qkvBias = s.Architecture == "qwen2" // llm_build_qwen2: bq, bk, bv
+	// llm_build_openai_moe: build_moe_ffn with up/gate/down expert biases
+	sh.expertBias = s.Architecture == "gpt-oss" && path != PathOllamaEngine
+	sh.rsGather = path != PathOllamaEngine // llama.cpp's build_rs (llama-graph.cpp)
 	if cl.swaCells > 0 {
 		// llama.cpp's iswa cache feeds the sliding layers their own mask input
 		// (llm_graph_input_attn_kv_iswa: self_kq_mask_swa), sized by the SWA

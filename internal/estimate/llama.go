@@ -98,7 +98,16 @@ func gpuOverhead(g GPU) uint64 {
 
 // planLlama computes the per-device memory for one -ngl value, for the engine
 // path that will run the model (see enginePath).
-func planLlama(in Input, ngl int) llamaPlan {
+func planLlama(in Input, ngl int) llamaPlan { return planLlamaPlaced(in, ngl, nil) }
+
+// planLlamaPlaced is planLlama with tensor overrides (-ot, --n-cpu-moe):
+// place(t) is the backend of weight t of the reserve graph (the GPUs' index,
+// len(GPUs) = system RAM), or -1 to leave it with its block; nil = no
+// override. The scheduler replay then places the ops reading them and copies
+// them where they are used; overrides turn pipeline parallelism off
+// (llama-context.cpp: it needs no tensor overrides). Weights stay where
+// -ngl puts them: the caller moves the overridden bytes (moveExperts).
+func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 	s := in.Summary
 	prof := profileFor(s)
 	path, _ := enginePath(in.Engine, s, prof, in.ProjectorBytes > 0)
@@ -217,9 +226,10 @@ func planLlama(in Input, ngl int) llamaPlan {
 			}
 			return at(min(il, nL))
 		}}
-		if pipelineParallel(len(gpus), ngl, nL) {
+		if pipelineParallel(len(gpus), ngl, nL) && place == nil {
 			sc.copies = pipelineCopies
 		}
+		sc.tensorDev = place
 		comp := scheduledCompute(shape, sc)
 		for d := range devs {
 			devs[d].ComputeBytes = comp[d]

@@ -31,6 +31,7 @@ type MoEPlan struct {
 	CPUActiveBytes      uint64  `json:"cpu_active_bytes"`
 	EstimatedThroughput float64 `json:"estimated_throughput"`  // decode tok/s, one sequence
 	LayerPlanThroughput float64 `json:"layer_plan_throughput"` // the -ngl plan's, for comparison
+	LayerPlanGPULayers  int     `json:"layer_plan_gpu_layers"` // that plan's -ngl
 	Recommended         bool    `json:"recommended"`           // faster than the -ngl plan and fits
 	Explanation         string  `json:"explanation"`
 }
@@ -47,21 +48,30 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 	if layerPlan.ngl == nL+1 && gpusFit(layerPlan, in) {
 		return nil
 	}
-	full := planLlama(in, nL+1)
+	moved := 0 // blocks whose experts go to the CPU at this n
 	for n := 1; n <= nL; n++ {
-		p := moveExperts(in, full, n)
+		if s.ExpertLayerBytes[n-1] == 0 && n < nL {
+			// a dense block (deepseek2's leading_dense_block_count): its
+			// pattern matches nothing, --n-cpu-moe n is n−1 plus a no-op
+			continue
+		}
+		if s.ExpertLayerBytes[n-1] > 0 {
+			moved++
+		}
+		p := moveExperts(in, n)
 		if !gpusFit(p, in) && n < nL {
 			continue
 		}
-		m := &MoEPlan{CPUMoELayers: n, Devices: p.devices, Fits: gpusFit(p, in), LayerPlanThroughput: round1(layerSpeed)}
+		m := &MoEPlan{CPUMoELayers: n, Devices: p.devices, Fits: gpusFit(p, in), LayerPlanThroughput: round1(layerSpeed), LayerPlanGPULayers: layerPlan.ngl}
 		for il := 0; il < n; il++ {
 			m.CPUExpertBytes += s.ExpertLayerBytes[il]
 		}
 		m.CPUActiveBytes = m.CPUExpertBytes * uint64(max(s.ExpertUsedCount, 1)) / uint64(s.ExpertCount)
 		si := moeSpeedInputs(in, p, n)
-		t0 := DefaultT0 + float64(2*n)*MoESplitCost
+		t0 := DefaultT0 + float64(2*moved)*MoESplitCost
 		m.EstimatedThroughput = round1(EstimateSpeed(si, 1, DefaultGPUEta, DefaultCPUEta, t0).DecodeTokS)
-		m.Recommended = m.Fits && m.EstimatedThroughput > layerSpeed
+		// a -ngl the user gave stays the plan; the MoE plan is still shown
+		m.Recommended = m.Fits && m.EstimatedThroughput > layerSpeed && in.GPULayers == nil
 		m.Explanation = fmt.Sprintf("--n-cpu-moe %d: experts of blocks 0–%d in system RAM (%.2f GB, %.2f GB read per token), everything else on the GPU",
 			n, n-1, float64(m.CPUExpertBytes)/GB, float64(m.CPUActiveBytes)/GB)
 		return m
@@ -69,46 +79,54 @@ func planMoE(in Input, layerPlan llamaPlan, layerSpeed float64) *MoEPlan {
 	return nil
 }
 
-// moveExperts takes the full-offload plan and moves the expert tensors of the
-// first n blocks to the CPU. The CPU then runs those blocks' expert matmuls:
-// its compute buffer grows by their activations (the token batch in, gate/up
-// outputs for the used experts, the weighted sum out, f32).
-func moveExperts(in Input, full llamaPlan, n int) llamaPlan {
+// moveExperts is the full-offload plan with the expert tensors of the first n
+// blocks in system RAM (llama-server --n-cpu-moe n). The weights move byte for
+// byte; every compute buffer is the scheduler replay's (sched.go) with those
+// tensors in host memory, which reproduces what the rig measured
+// (internal/rigtest TestMoEOffloadMatchesRig) by construction:
+//
+//   - ggml_backend_sched offloads an op whose weight is in a host buffer to
+//     the first GPU that wants it (ggml-backend.cpp,
+//     ggml_backend_sched_backend_id_from_cur; CUDA's offload_op takes
+//     MUL_MAT_ID at ≥ 32 tokens), so the prompt's expert matmuls run on GPU0
+//     and the CPU's buffer stays the graph inputs; a decoded token's run on
+//     the CPU, with activations of a few KB;
+//   - GPU0's buffer holds the copies of the expert weights those ops read,
+//     each allocated at its split's start and freed after its last reader —
+//     where the allocator finds room for them is the replay's, not a bound;
+//   - tensor overrides turn pipeline parallelism off on two or more GPUs
+//     (planLlamaPlaced), the ×4 copies go with it.
+func moveExperts(in Input, n int) llamaPlan {
 	s := in.Summary
-	p := full
-	p.devices = append([]Device(nil), full.devices...)
-	cpu := len(p.devices) - 1
+	nL := s.BlockCount
+	cpu := len(in.Target.GPUs)
+	p := planLlamaPlaced(in, nL+1, func(t *gtensor) int {
+		if t.expert && t.layer < n {
+			return cpu
+		}
+		return -1
+	})
 	split := splitByFree(in.Target.GPUs)
-	for il := 0; il < n; il++ {
-		d := layerDevice(il, s.BlockCount, s.BlockCount+1, split)
+	for il := 0; il < n && il < len(s.ExpertLayerBytes); il++ {
+		e := s.ExpertLayerBytes[il]
+		d := layerDevice(il, nL, nL+1, split)
 		if d < 0 {
 			continue
 		}
-		e := s.ExpertLayerBytes[il]
 		p.devices[d].WeightsBytes -= min(e, p.devices[d].WeightsBytes)
 		p.devices[cpu].WeightsBytes += e
 	}
-	if len(in.Target.GPUs) >= 2 && n > 0 {
-		// tensor overrides (-ot / --n-cpu-moe) disable pipeline parallelism:
-		// undo its copies (applyOffloadRules) on every device
-		for i := range p.devices {
-			if i < len(full.computeSingle) {
-				p.devices[i].ComputeBytes = full.computeSingle[i]
-			} else {
-				p.devices[i].ComputeBytes /= pipelineCopies
-			}
-		}
-	}
-	ff := cmp.Or(s.FeedForwardLength, 4*s.EmbeddingLength)
-	ub := cmp.Or(in.NUbatch, 512)
-	used := max(s.ExpertUsedCount, 1)
-	p.devices[cpu].ComputeBytes += uint64(ub) * uint64(s.EmbeddingLength*(1+used)+2*ff*used) * 4
 	for i := range p.devices {
 		d := &p.devices[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
 	return p
 }
+
+// offloadMinBatch is the batch from which CUDA's offload_op moves an op on
+// host-resident weights to the GPU (ggml-cuda.cu, op_offload_min_batch_size
+// default 32; the simulated device uses the same).
+const offloadMinBatch = 32
 
 // moeSpeedInputs: the GPU reads every block's dense part, the used share of
 // its experts, the KV and the output; the CPU the used share of its experts.

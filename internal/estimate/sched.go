@@ -45,10 +45,19 @@ type schedConf struct {
 	// expertDev, when set, places block il's expert tensors (ffn_*_exps)
 	// apart from the rest of the block (-ot / --n-cpu-moe); nil = with it.
 	expertDev func(il int) int
+	// tensorDev, when set, places single weights (-ot patterns matching part
+	// of a block, llama_params_fit's partial layers): the backend, or -1 for
+	// the default placement.
+	tensorDev func(t *gtensor) int
 }
 
 // leafDev is the backend whose buffer holds a weight or cache leaf.
 func (c schedConf) leafDev(t *gtensor) int {
+	if c.tensorDev != nil {
+		if d := c.tensorDev(t); d >= 0 {
+			return d
+		}
+	}
 	if t.expert && c.expertDev != nil {
 		return c.expertDev(t.layer)
 	}

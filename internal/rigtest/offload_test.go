@@ -71,7 +71,7 @@ func TestOffloadMatchesRig(t *testing.T) {
 	}
 }
 
-func checkComparison(t *testing.T, c *Comparison) {
+func checkComparison(t testing.TB, c *Comparison) {
 	t.Helper()
 	r := c.Report
 	cmd := strings.Join(c.Args, " ")
@@ -108,7 +108,7 @@ func checkComparison(t *testing.T, c *Comparison) {
 	}
 }
 
-func cmp(t *testing.T, label, what string, ours, rig uint64, bound [2]float64) {
+func cmp(t testing.TB, label, what string, ours, rig uint64, bound [2]float64) {
 	t.Helper()
 	d := float64(ours) - float64(rig)
 	rel := 0.0

@@ -35,6 +35,32 @@ var Models = []synth.Spec{
 	{Name: "m-qwen2-f16", Arch: "qwen2", Layers: 4, Embd: 512, Heads: 4, KVHeads: 2, FF: 1536, Vocab: 6000, Ctx: 8192, WeightType: gguf.TypeF16, Seed: 7},
 }
 
+// MoEModels are the mixture-of-experts models of the offload rig (expert
+// offload, --n-cpu-moe, llama_params_fit's MoE path), 9–60 MB each so a rig
+// run stays under a second: qwen3moe (Qwen3-30B-A3B's 128 experts, 4 used, Q4_0
+// experts under Q8_0 attention; one expert tensor is about half the compute
+// graph, so its copy to the GPU when the experts are on the CPU shows in
+// full), deepseek2 (MLA with q-LoRA, a leading dense block, a shared expert,
+// the V3 selection bias) and granitehybrid (Mamba-2 layers with attention at 2
+// and 5, MoE with a shared FFN in every layer, tied output) and gpt-oss under
+// llama.cpp's architecture name "gpt-oss" (MXFP4 experts with biases, a
+// router bias, attention sinks, a 128-token window on every other layer).
+var MoEModels = []synth.Spec{
+	{Name: "moe-qwen3", Arch: "qwen3moe", Layers: 4, Embd: 256, Heads: 4, KVHeads: 1, HeadDim: 64, FF: 512,
+		Experts: 128, ExpertsUsed: 4, ExpertFF: 256, ExpertType: gguf.TypeQ4_0,
+		Vocab: 4000, Ctx: 8192, WeightType: gguf.TypeQ8_0, Seed: 31},
+	{Name: "moe-deepseek2", Arch: "deepseek2", Layers: 5, Embd: 256, Heads: 4, HeadDim: 48, RopeDim: 16, VHeadDim: 32,
+		QLoRARank: 64, KVLoRARank: 32, FF: 640, Experts: 32, ExpertsUsed: 4, SharedExperts: 1, ExpertFF: 96, LeadingDense: 1,
+		ExpertType: gguf.TypeQ4_0, Vocab: 4000, Ctx: 8192, WeightType: gguf.TypeQ8_0, Seed: 32},
+	{Name: "moe-granite", Arch: "granitehybrid", Layers: 6, Embd: 256, Heads: 4, KVHeads: 1, HeadDim: 64, FF: 64,
+		AttnLayers: []int{2, 5}, SSMState: 64, SSMConv: 4, SSMGroups: 1, SSMHeads: 8,
+		Experts: 32, ExpertsUsed: 4, ExpertFF: 128, SharedFF: 256, ExpertType: gguf.TypeQ4_0,
+		Vocab: 4000, Ctx: 8192, WeightType: gguf.TypeQ8_0, Seed: 33, TiedOutput: true},
+	{Name: "moe-gptoss", Arch: "gpt-oss", Layers: 4, Embd: 256, Heads: 8, KVHeads: 1, HeadDim: 64, FF: 256,
+		Experts: 32, ExpertsUsed: 4, ExpertFF: 256, ExpertType: gguf.TypeMXFP4, SlidingWindow: 128,
+		Vocab: 4000, Ctx: 8192, WeightType: gguf.TypeQ8_0, Seed: 34},
+}
+
 // Group is one engine configuration (one `ollama serve` with Env) and the
 // contexts loaded under it.
 type Group struct {

@@ -91,7 +91,7 @@ func (s Spec) metadata() []gguf.KV {
 	switch s.Arch {
 	case "gemma2":
 		kv = append(kv, f("attn_logit_softcapping", 50), f("final_logit_softcapping", 30))
-	case "gptoss":
+	case "gptoss", "gpt-oss":
 		kv = append(kv, str("rope.scaling.type", "yarn"), f("rope.scaling.factor", 32),
 			u("rope.scaling.original_context_length", 4096))
 	case "deepseek2":
@@ -143,7 +143,7 @@ func (s Spec) ropeBase() float32 {
 	switch s.Arch {
 	case "qwen3", "qwen3moe", "gemma3", "lfm2":
 		return 1e6
-	case "gptoss":
+	case "gptoss", "gpt-oss":
 		return 150000
 	case "mistral3":
 		return 1e9

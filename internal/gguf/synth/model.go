@@ -127,13 +127,13 @@ func (b *builder) layer(i int, p string) {
 	if s.Arch == "gemma2" || s.Arch == "gemma3" {
 		b.norm(i, p+"post_attention_norm.weight", e)
 	}
-	if s.Arch == "gptoss" {
+	if s.gptOSS() {
 		b.norm(i, p+"post_attention_norm.weight", e) // gpt-oss's FFN norm (Ollama alt of ffn_norm)
 	} else {
 		b.norm(i, p+"ffn_norm.weight", e)
 	}
 	switch {
-	case s.Arch == "gptoss":
+	case s.gptOSS():
 		b.experts(i, p, true)
 	case s.Arch == "qwen3moe", s.Arch == "granitehybrid" && s.Experts > 0:
 		b.experts(i, p, false)
@@ -168,7 +168,7 @@ func (b *builder) attention(i int, p string, q, kv uint64, qkNorm bool) {
 	b.w(i, p+"attn_q.weight", e, q)
 	b.w(i, p+"attn_k.weight", e, kv)
 	b.w(i, p+"attn_v.weight", e, kv)
-	if s.Arch == "qwen2" || s.Arch == "gptoss" {
+	if s.Arch == "qwen2" || s.gptOSS() {
 		b.bias(i, p+"attn_q.bias", q)
 		b.bias(i, p+"attn_k.bias", kv)
 		b.bias(i, p+"attn_v.bias", kv)
@@ -178,7 +178,7 @@ func (b *builder) attention(i int, p string, q, kv uint64, qkNorm bool) {
 		b.norm(i, p+"attn_k_norm.weight", hd)
 	}
 	b.w(i, p+"attn_output.weight", q, e)
-	if s.Arch == "gptoss" {
+	if s.gptOSS() {
 		b.bias(i, p+"attn_output.bias", e)
 		// One learned sink logit per head (Ollama gptoss attn_sinks; llama.cpp
 		// LLM_TENSOR_ATTN_SINKS).

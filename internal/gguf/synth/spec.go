@@ -90,7 +90,7 @@ var Llama70B = Spec{Arch: "llama", Name: "fitbench-70b", Layers: 80, Embd: 8192,
 	FF: 28672, Vocab: 128256, Ctx: 8192, WeightType: gguf.TypeQ4_0, Seed: 1}
 
 // Archs lists the architectures Write can generate.
-var Archs = []string{"llama", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "gptoss",
+var Archs = []string{"llama", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "gptoss", "gpt-oss",
 	"deepseek2", "mistral3", "phi3", "lfm2", "granitehybrid", "nemotron_h"}
 
 func (s Spec) withDefaults() Spec {
@@ -131,7 +131,7 @@ func (s Spec) withDefaults() Spec {
 		}
 	}
 	if s.Tokenizer == "bpe" && s.Pre == "" {
-		s.Pre = map[string]string{"nemotron_h": "default", "qwen3": "qwen2", "qwen3moe": "qwen2", "gptoss": "gpt-4o",
+		s.Pre = map[string]string{"nemotron_h": "default", "qwen3": "qwen2", "qwen3moe": "qwen2", "gptoss": "gpt-4o", "gpt-oss": "gpt-4o",
 			"deepseek2": "deepseek-v3", "mistral3": "tekken", "lfm2": "lfm2", "granitehybrid": "refact",
 			"llama": "llama-bpe", "qwen2": "qwen2"}[s.Arch]
 		if s.Pre == "" {
@@ -217,7 +217,7 @@ func (s Spec) validateArch() error {
 		return nil
 	}
 	switch s.Arch {
-	case "qwen3moe", "gptoss":
+	case "qwen3moe", "gptoss", "gpt-oss":
 		return moe()
 	case "deepseek2":
 		if s.KVLoRARank < 1 || s.RopeDim < 2 || s.RopeDim >= s.HeadDim || s.VHeadDim < 1 {
@@ -263,3 +263,9 @@ func (s Spec) validateArch() error {
 	}
 	return nil
 }
+
+// gptOSS: gpt-oss under either name — "gptoss" as Ollama's converter writes it
+// (its own engine), "gpt-oss" as llama.cpp's convert_hf_to_gguf.py does
+// (LLM_ARCH_OPENAI_MOE; llama.cpp does not know "gptoss"). Same tensors and
+// keys under the architecture's prefix.
+func (s Spec) gptOSS() bool { return s.Arch == "gptoss" || s.Arch == "gpt-oss" }

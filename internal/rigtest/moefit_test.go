@@ -1,0 +1,144 @@
+package rigtest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fitbench/fitbench/internal/estimate"
+	"github.com/fitbench/fitbench/internal/estimate/estimatetest"
+)
+
+// knownMoEFitGaps are MoE fit cases where fitbench's prediction differs
+// today, with the cause; logged, not failed (a listed case that matches is
+// reported so the list shrinks). Every other case must match exactly.
+var knownMoEFitGaps = map[string]string{
+	// step 2 cuts ⌈deficit ÷ KV bytes per cell⌉ cells; granite's cell is a
+	// few hundred bytes (1 KV head, Mamba layers hold no cells), so its
+	// hybrid-graph compute error (knownMoEGaps) moves n_ctx by ~950 cells
+	"moe-granite/ctx-cut": "n_ctx 6141 vs 5183 (hybrid compute in the deficit)",
+	// step 4, one more layer than fits whole: the probe with block 1's gate
+	// and down (and router) in RAM (UP) costs the rig 42 MiB against a 41 MiB
+	// target, the replay 40.1, so llama.cpp falls back to ATTN and fitbench
+	// keeps UP. Its compute buffer is the difference: the rig 18.51 MiB, the
+	// replay 16.01 (as for ATTN, where both say 16.01), though the replay's
+	// splits are llama.cpp's (11 and 10 at 512 and 1 tokens, the rig's "graph
+	// splits"): with up_exps on the GPU the gate copy lands elsewhere in the
+	// rig's buffer — not yet explained
+	"moe-qwen3/experts-most": "block 1 UP vs ATTN (UP probe compute 18.51 vs 16.01 MiB)",
+}
+
+// hangAfter: a fit case that has not finished by then hangs (the others
+// take well under 10 s).
+const hangAfter = 20 * time.Second
+
+// MoEFitCases are FitCases plus devices between "the dense part fits" and
+// "everything fits": 1 GiB margin + the full need less half (and less 90%) of
+// the expert bytes, on one GPU and on two (2:1).
+func MoEFitCases(in estimate.Input) []FitCase {
+	q := in
+	q.Context = in.Summary.ContextLength / max(in.Parallel, 1)
+	q.Target = estimate.Target{GPUs: []estimate.GPU{gpu("big", 64<<30)}, RAMBytes: RAM}
+	d := estimate.Analyze(q).Memory.Devices[0]
+	need := d.TotalBytes - d.OverheadBytes
+	oh, m, e := uint64(estimate.DefaultGPUOverhead), uint64(estimate.LlamaFitMargin), expertBytes(in)
+	return append(FitCases(in),
+		FitCase{"experts-half", []estimate.GPU{gpu("g0", oh+m+need-e/2)}, 0},
+		FitCase{"experts-most", []estimate.GPU{gpu("g0", oh+m+need-e*9/10)}, 0},
+		FitCase{"2gpu-experts-half", []estimate.GPU{gpu("g0", oh+m+(need-e/2)*2/3), gpu("g1", oh+m+(need-e/2)/3)}, 0},
+	)
+}
+
+// TestPredictLlamaFitMoEMatchesRig: for the MoE models, fitbench's
+// prediction of llama_params_fit must equal what the real one chose on the
+// same simulated devices — n_ctx, n_gpu_layers, the tensor split and the
+// tensor overrides (which blocks' experts, or which part of a block, went to
+// system RAM or the next GPU) exactly — and the chosen configuration must load
+// and decode.
+func TestPredictLlamaFitMoEMatchesRig(t *testing.T) {
+	bin := Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	paths, sums, err := estimatetest.WriteModels(t.TempDir(), estimatetest.MoEModels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, agree, withOverrides := 0, 0, 0
+	for i, p := range paths {
+		in := estimate.Input{Summary: sums[i], Engine: estimate.EngineLlamaCpp, Parallel: 1}
+		for _, fc := range MoEFitCases(in) {
+			q := in
+			q.Target = estimate.Target{GPUs: fc.GPUs, RAMBytes: RAM}
+			pred := estimate.PredictLlamaFit(estimate.LlamaFitInput{In: q, UserCtx: fc.Ctx})
+			label := fmt.Sprintf("%s/%s", estimatetest.MoEModels[i].Name, fc.Name)
+			n++
+			// llama_params_fit can loop forever (see knownMoEFitGaps)
+			rctx, rcancel := context.WithTimeout(ctx, hangAfter)
+			res, err := Run(rctx, bin, SimGPUs(fc.GPUs), FitArgs(p, in, fc)...)
+			hung := rctx.Err() == context.DeadlineExceeded
+			rcancel()
+			if hung {
+				t.Logf("%-28s llama_params_fit did not finish in %v | fitbench: %s %s", label, hangAfter, pred.Aborted, pred.Note)
+				if strings.Contains(pred.Aborted, "does not converge") {
+					agree++
+				} else if gap, known := knownMoEFitGaps[label]; known {
+					t.Logf("%s: KNOWN GAP (%s)", label, gap)
+				} else {
+					t.Errorf("%s: llama_params_fit never finished; fitbench predicted n_ctx=%d ngl=%d ts=%v", label, pred.NCtx, pred.NGPULayers, pred.TensorSplit)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Fit == nil {
+				t.Errorf("%s: the rig printed no fit", label)
+				continue
+			}
+			got := res.Fit
+			var rigOT []string
+			for _, o := range got.Overrides {
+				rigOT = append(rigOT, o.Pattern+"="+strings.Replace(o.Buft, "SIMGPU", "GPU", 1))
+			}
+			var ourOT []string
+			for _, o := range pred.Overrides {
+				ourOT = append(ourOT, o.Pattern+"="+o.Buft)
+			}
+			if len(rigOT) > 0 {
+				withOverrides++
+			}
+			ok := got.NCtx == pred.NCtx || (got.NCtx == 0 && pred.NCtx == sums[i].ContextLength)
+			ok = ok && got.NGPULayers == pred.NGPULayers && strings.Join(rigOT, " ") == strings.Join(ourOT, " ")
+			if len(fc.GPUs) > 1 && pred.Changed && pred.Aborted == "" {
+				for d := range fc.GPUs {
+					if d >= len(got.TensorSplit) || d >= len(pred.TensorSplit) || int(got.TensorSplit[d]) != pred.TensorSplit[d] {
+						ok = false
+					}
+				}
+			}
+			t.Logf("%-28s llama_params_fit n_ctx=%d ngl=%d ts=%v ot=%v\n%28s fitbench         n_ctx=%d ngl=%d ts=%v ot=%v (%s)",
+				label, got.NCtx, got.NGPULayers, got.TensorSplit, rigOT, "", pred.NCtx, pred.NGPULayers, pred.TensorSplit, ourOT, pred.Note)
+			gap, known := knownMoEFitGaps[label]
+			switch {
+			case ok && known:
+				agree++
+				t.Logf("%s: listed as a known gap (%s) but now matches: remove it from knownMoEFitGaps", label, gap)
+			case ok:
+				agree++
+			case known:
+				t.Logf("%s: KNOWN GAP (%s)", label, gap)
+			default:
+				t.Errorf("%s: llama_params_fit and fitbench differ (above)", label)
+			}
+			if !res.OK {
+				t.Errorf("%s: llama.cpp's own fit did not load: %s", label, res.Error)
+			}
+		}
+	}
+	t.Logf("MoE fit agreement: %d of %d (%d with tensor overrides)", agree, n, withOverrides)
+	if withOverrides == 0 {
+		t.Errorf("no case made llama_params_fit move experts: the cases are mis-sized")
+	}
+}
