@@ -228,7 +228,7 @@ func (l *Lab) waitUnloaded(ctx context.Context) error {
 		var ps struct {
 			Models []json.RawMessage `json:"models"`
 		}
-		if err := call(ctx, http.MethodGet, l.srv.URL+"/api/ps", nil, &ps); err != nil {
+		if err := Call(ctx, http.MethodGet, l.srv.URL+"/api/ps", nil, &ps); err != nil {
 			return err
 		}
 		if len(ps.Models) == 0 {
@@ -246,11 +246,11 @@ func importModel(ctx context.Context, base, name, path string) error {
 	}
 	h := sha256.Sum256(data)
 	digest := "sha256:" + hex.EncodeToString(h[:])
-	if err := call(ctx, http.MethodPost, base+"/api/blobs/"+digest, bytes.NewReader(data), nil); err != nil {
+	if err := Call(ctx, http.MethodPost, base+"/api/blobs/"+digest, bytes.NewReader(data), nil); err != nil {
 		return fmt.Errorf("upload %s: %w", name, err)
 	}
 	body, _ := json.Marshal(map[string]any{"model": name, "files": map[string]string{filepath.Base(path): digest}, "stream": false})
-	if err := call(ctx, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
+	if err := Call(ctx, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
 	return nil
@@ -264,10 +264,12 @@ func generate(ctx context.Context, base, name string, numCtx int) error {
 	var out struct {
 		EvalCount int `json:"eval_count"`
 	}
-	return call(ctx, http.MethodPost, base+"/api/generate", bytes.NewReader(body), &out)
+	return Call(ctx, http.MethodPost, base+"/api/generate", bytes.NewReader(body), &out)
 }
 
-func call(ctx context.Context, method, url string, body io.Reader, out any) error {
+// Call does one JSON request to an engine's API and decodes a 2xx answer
+// into out (nil: discard); anything else is an error with the body.
+func Call(ctx context.Context, method, url string, body io.Reader, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return err

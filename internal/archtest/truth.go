@@ -127,10 +127,10 @@ func (t *Truth) parseOllama(lines []string, attnLayer func(int) bool) error {
 		t.InputWeights, _ = strconv.ParseUint(g[1], 10, 64)
 	}
 	if g := reCPUW.FindStringSubmatch(last); g != nil {
-		t.LayerWeights = uints(g[1])
+		t.LayerWeights = Uints(g[1])
 	}
 	if g := reCPUC.FindStringSubmatch(last); g != nil {
-		t.LayerCache = uints(g[1])
+		t.LayerCache = Uints(g[1])
 	}
 	if g := reCPUG.FindStringSubmatch(last); g != nil {
 		t.Compute, _ = strconv.ParseUint(g[1], 10, 64)
@@ -158,7 +158,7 @@ func (t *Truth) parseLlamaCpp(lines []string) error {
 	t.Exact = false
 	for _, l := range lines {
 		if g := reBuf.FindStringSubmatch(l); g != nil {
-			b := toBytes(g[4], g[5])
+			b := ToBytes(g[4], g[5])
 			switch g[3] {
 			case "model":
 				t.Weights += b
@@ -199,7 +199,8 @@ func (t *Truth) parseLlamaCpp(lines []string) error {
 	return nil
 }
 
-func uints(s string) []uint64 {
+// Uints parses space-separated unsigned integers (bad fields read as 0).
+func Uints(s string) []uint64 {
 	var out []uint64
 	for _, f := range strings.Fields(s) {
 		v, _ := strconv.ParseUint(f, 10, 64)
@@ -216,8 +217,8 @@ func sum(xs []uint64) uint64 {
 	return t
 }
 
-// toBytes converts a printed llama.cpp size (MiB with two decimals).
-func toBytes(num, unit string) uint64 {
+// ToBytes converts a size llama.cpp printed (MiB with two decimals: ±5 KiB).
+func ToBytes(num, unit string) uint64 {
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || f < 0 {
 		return 0

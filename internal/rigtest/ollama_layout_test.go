@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fitbench/fitbench/internal/archtest"
 	"math"
 	"net/http"
 	"strings"
@@ -267,7 +268,7 @@ func TestOllamaForcedNumGPUHangs(t *testing.T) {
 		"options": map[string]any{"num_ctx": 2048, "num_gpu": 9, "num_predict": 1}})
 	hctx, hcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer hcancel()
-	err = call(hctx, http.MethodPost, srv.Srv.URL+"/api/generate", bytes.NewReader(body), nil)
+	err = archtest.Call(hctx, http.MethodPost, srv.Srv.URL+"/api/generate", bytes.NewReader(body), nil)
 	if err == nil {
 		t.Errorf("Ollama answered num_gpu 9 on 2 MiB of layer space: its scheduler no longer hangs, fitbench's guard (olFindBestFit) can go")
 	} else if !errors.Is(err, context.DeadlineExceeded) {

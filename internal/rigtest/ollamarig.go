@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/fitbench/fitbench/internal/archtest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -80,11 +80,11 @@ func (o *OllamaServer) Import(ctx context.Context, name, path string) error {
 	}
 	h := sha256.Sum256(data)
 	digest := "sha256:" + hex.EncodeToString(h[:])
-	if err := call(ctx, http.MethodPost, o.Srv.URL+"/api/blobs/"+digest, bytes.NewReader(data), nil); err != nil {
+	if err := archtest.Call(ctx, http.MethodPost, o.Srv.URL+"/api/blobs/"+digest, bytes.NewReader(data), nil); err != nil {
 		return fmt.Errorf("upload %s: %w", name, err)
 	}
 	body, _ := json.Marshal(map[string]any{"model": name, "files": map[string]string{filepath.Base(path): digest}, "stream": false})
-	return call(ctx, http.MethodPost, o.Srv.URL+"/api/create", bytes.NewReader(body), nil)
+	return archtest.Call(ctx, http.MethodPost, o.Srv.URL+"/api/create", bytes.NewReader(body), nil)
 }
 
 // Load loads name with the request options opts (num_ctx, num_gpu…), decodes
@@ -98,7 +98,7 @@ func (o *OllamaServer) Load(ctx context.Context, name string, opts map[string]in
 	}
 	body, _ := json.Marshal(map[string]any{"model": name, "prompt": "hello", "stream": false, "options": op})
 	l := &OllamaLoad{OK: true}
-	if err := call(ctx, http.MethodPost, o.Srv.URL+"/api/generate", bytes.NewReader(body), nil); err != nil {
+	if err := archtest.Call(ctx, http.MethodPost, o.Srv.URL+"/api/generate", bytes.NewReader(body), nil); err != nil {
 		l.OK, l.Error = false, err.Error()
 	}
 	if l.OK {
@@ -108,7 +108,7 @@ func (o *OllamaServer) Load(ctx context.Context, name string, opts map[string]in
 				SizeVRAM uint64 `json:"size_vram"`
 			} `json:"models"`
 		}
-		if err := call(ctx, http.MethodGet, o.Srv.URL+"/api/ps", nil, &ps); err != nil {
+		if err := archtest.Call(ctx, http.MethodGet, o.Srv.URL+"/api/ps", nil, &ps); err != nil {
 			return nil, err
 		}
 		if len(ps.Models) == 1 {
@@ -117,7 +117,7 @@ func (o *OllamaServer) Load(ctx context.Context, name string, opts map[string]in
 	}
 	// unload (keep_alive 0) and wait, so the next load's lines are its own
 	ub, _ := json.Marshal(map[string]any{"model": name, "keep_alive": 0})
-	_ = call(ctx, http.MethodPost, o.Srv.URL+"/api/generate", bytes.NewReader(ub), nil)
+	_ = archtest.Call(ctx, http.MethodPost, o.Srv.URL+"/api/generate", bytes.NewReader(ub), nil)
 	if err := o.waitUnloaded(ctx); err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (o *OllamaServer) waitUnloaded(ctx context.Context) error {
 		var ps struct {
 			Models []json.RawMessage `json:"models"`
 		}
-		if err := call(ctx, http.MethodGet, o.Srv.URL+"/api/ps", nil, &ps); err != nil {
+		if err := archtest.Call(ctx, http.MethodGet, o.Srv.URL+"/api/ps", nil, &ps); err != nil {
 			return err
 		}
 		if len(ps.Models) == 0 {
@@ -215,7 +215,7 @@ func (l *OllamaLoad) parse(nGPU int) error {
 		}
 		if l.Engine == "llamacpp" {
 			if g := reBufLine.FindStringSubmatch(s); g != nil {
-				l.addBuffer(nGPU, g[2], g[3], toBytes(g[4], g[5]))
+				l.addBuffer(nGPU, g[2], g[3], archtest.ToBytes(g[4], g[5]))
 			}
 		}
 	}
@@ -278,7 +278,7 @@ func (l *OllamaLoad) parseEngineMemory(nGPU int, s string) {
 			continue
 		}
 		v := uint64(0)
-		for _, x := range uints(strings.Trim(g[3], `"[]`)) {
+		for _, x := range archtest.Uints(strings.Trim(g[3], `"[]`)) {
 			v += x
 		}
 		d := &l.Devices[i]
@@ -291,45 +291,4 @@ func (l *OllamaLoad) parseEngineMemory(nGPU int, s string) {
 			d.ComputeBytes += v
 		}
 	}
-}
-
-func uints(s string) []uint64 {
-	var out []uint64
-	for _, f := range strings.Fields(s) {
-		v, _ := strconv.ParseUint(f, 10, 64)
-		out = append(out, v)
-	}
-	return out
-}
-
-// toBytes converts a size llama.cpp printed (MiB with two decimals: ±5 KiB).
-func toBytes(num, unit string) uint64 {
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 {
-		return 0
-	}
-	mult := map[string]float64{"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
-	return uint64(f*mult + 0.5)
-}
-
-func call(ctx context.Context, method, url string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, url, body)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: %w", method, url, err)
-		}
-	}
-	return nil
 }
