@@ -110,13 +110,20 @@ func checkComparison(t testing.TB, c *Comparison) {
 
 func cmp(t testing.TB, label, what string, ours, rig uint64, bound [2]float64) {
 	t.Helper()
+	cmpWith(t, "rig", label, what, ours, rig, bound)
+}
+
+// cmpWith logs one figure beside the engine's (named other) and fails it
+// outside bound, unless the difference is below slack.
+func cmpWith(t reporter, other, label, what string, ours, rig uint64, bound [2]float64) {
+	t.Helper()
 	d := float64(ours) - float64(rig)
 	rel := 0.0
 	if rig > 0 {
 		rel = d / float64(rig)
 	}
-	t.Logf("%-48s %-8s ours %10d rig %10d %+7.2f%%", label, what, ours, rig, 100*rel)
+	t.Logf("%-48s %-9s ours %10d %-6s %10d %+7.2f%%", label, what, ours, other, rig, 100*rel)
 	if math.Abs(d) > slack && (rig == 0 || rel < bound[0] || rel > bound[1]) {
-		t.Errorf("%s: %s ours %d vs rig %d (%+.2f%%, bounds %+.0f%%…%+.0f%%)", label, what, ours, rig, 100*rel, 100*bound[0], 100*bound[1])
+		t.Errorf("%s: %s ours %d vs %s %d (%+.2f%%, bounds %+.0f%%…%+.0f%%)", label, what, ours, other, rig, 100*rel, 100*bound[0], 100*bound[1])
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/fitbench/fitbench/internal/archtest"
-	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -75,15 +74,7 @@ func checkGap(t *testing.T, label string, check func(reporter) bool) bool {
 
 func ocmp(t reporter, label, what string, ours, rig uint64, bound [2]float64) {
 	t.Helper()
-	d := float64(ours) - float64(rig)
-	rel := 0.0
-	if rig > 0 {
-		rel = d / float64(rig)
-	}
-	t.Logf("%-48s %-9s ours %10d Ollama %10d %+7.2f%%", label, what, ours, rig, 100*rel)
-	if math.Abs(d) > slack && (rig == 0 || rel < bound[0] || rel > bound[1]) {
-		t.Errorf("%s: %s ours %d vs Ollama %d (%+.2f%%, bounds %+.0f%%…%+.0f%%)", label, what, ours, rig, 100*rel, 100*bound[0], 100*bound[1])
-	}
+	cmpWith(t, "Ollama", label, what, ours, rig, bound)
 }
 
 // TestOllamaLayoutMatchesRig runs the real `ollama serve` on simulated GPUs
