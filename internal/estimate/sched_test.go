@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/fitbench/fitbench/internal/gguf"
+	"github.com/fitbench/fitbench/internal/estimate/estimatetest"
 	"github.com/fitbench/fitbench/internal/gguf/synth"
 )
 
@@ -159,18 +159,11 @@ func TestScheduleEveryPreset(t *testing.T) {
 			t.Fatal(err)
 		}
 		spec.HeaderOnly = true
-		paths, err := synth.Write(t.TempDir(), np.Name, spec)
+		_, sums, err := estimatetest.WriteModels(t.TempDir(), []synth.Spec{spec})
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := gguf.ReadFile(paths[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := f.Summary()
-		if err != nil {
-			t.Fatal(err)
-		}
+		sum := sums[0]
 		nL := sum.BlockCount
 		for _, gpus := range []int{1, 2} {
 			for _, ngl := range []int{0, nL / 2, nL + 1} {
