@@ -65,11 +65,13 @@ type mlaGraph struct {
 }
 
 func computeGraphBytes(s graphShape) uint64 {
-	g := buildGraph(s)
-	if g == nil {
-		return 0
-	}
-	return g.peak()
+	return cachedGraphBytes(s, func(s graphShape) uint64 {
+		g := buildGraph(s)
+		if g == nil {
+			return 0
+		}
+		return g.peak()
+	})
 }
 
 // buildGraph builds the reserve graph of s. Every weight and KV-cache tensor
