@@ -33,9 +33,12 @@ type graphShape struct {
 	mla         *mlaGraph
 	gemmaNorms  bool // post-attention and post-FFN norms
 	fused       bool // fused QKV projection and fused up+gate FFN (phi3)
-	embedDup    bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
-	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
-	qkvBias     bool // q/k/v biases added after the projections (qwen2)
+	// residualFirst: l_out = residual + FFN output in that operand order
+	// (profile.residualFirst)
+	residualFirst bool
+	embedDup      bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
+	nOut          int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
+	qkvBias       bool // q/k/v biases added after the projections (qwen2)
 
 	// Bytes of the weights and cache the ops read, for the scheduler's copies
 	// (sched.go): per block as stored (LayerBytes), the output matrix (the
@@ -328,7 +331,11 @@ func buildGraph(s graphShape) *graph {
 			out = g.rmsNorm(f32(E, rows), out)
 			out = g.op(f32(E, rows), true, out, N(E))
 		}
-		cur = g.op(f32(E, rows), true, out, ffnInp)
+		if s.residualFirst {
+			cur = g.op(f32(E, rows), true, ffnInp, out)
+		} else {
+			cur = g.op(f32(E, rows), true, out, ffnInp)
+		}
 	}
 	g.cur = nL
 	norm := g.op(f32(E, T), true, cur)

@@ -80,6 +80,12 @@ type archProfile struct {
 	// holding gate and up (llama.cpp src/models/phi3.cpp: wqkv, LLM_FFN_SWIGLU
 	// on a single up tensor).
 	fused bool
+	// residualFirst: the block's last add takes the residual as its first
+	// operand (phi3.cpp: ggml_add(ctx0, residual, cur); llama and the others:
+	// ggml_add(ctx0, cur, ffn_inp)). ggml-alloc reuses the first parent it
+	// may, so this decides which tensor the sum overwrites and where later
+	// tensors fit: ±1.2% of phi3's compute buffer.
+	residualFirst bool
 	// ollamaEmbedDup: Ollama's model copies the token embeddings before the
 	// first layer (TokenEmbedding.Forward(...).Duplicate(ctx), where image
 	// embeddings get written): one more [n_embd, T] tensor at the start
@@ -122,7 +128,7 @@ var profiles = map[string]archProfile{
 	"qwen2":    {},
 	"qwen3":    {ollamaEngine: true, ollamaFlash: true},
 	"qwen3moe": {ollamaEngine: true, ollamaFlash: true},
-	"phi3":     {fused: true},
+	"phi3":     {fused: true, residualFirst: true},
 	"olmo3":    {ollamaEngine: true, ollamaFlash: true},
 	"gemma2":   {gemmaNorms: true, ollamaNoFlash: true},
 	"gemma3":   {ollamaEngine: true, ollamaFlash: true, gemmaNorms: true, ollamaSWACadence: 6},
