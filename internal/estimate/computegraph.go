@@ -36,6 +36,8 @@ type graphShape struct {
 	// residualFirst: l_out = residual + FFN output in that operand order
 	// (profile.residualFirst)
 	residualFirst bool
+	embedScale    bool // the embeddings scaled by √n_embd (profile.embedScale)
+	qkNorm        bool // per-head RMS norms of Q and K before the rope (profile.qkNorm)
 	embedDup      bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut          int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
 	qkvBias       bool // q/k/v biases added after the projections (qwen2)
@@ -114,6 +116,9 @@ func buildGraph(s graphShape) *graph {
 	if s.embedDup {
 		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
 	}
+	if s.embedScale {
+		cur = g.op(f32(E, T), true, cur) // ggml_scale: in place unless its source is an output
+	}
 	pos := in(uint64(T) * 4)
 	kIdx := in(uint64(T) * 8)
 	// Without flash attention the V cache is transposed and set_rows writes it
@@ -183,6 +188,19 @@ func buildGraph(s graphShape) *graph {
 		}
 		if kvh > 0 {
 			var q, kSrc, vSrc *gtensor
+			// rope of a projection reshaped to heads: a view, so ggml-alloc
+			// gives it fresh memory; with per-head q/k norms (qkNorm: qwen3,
+			// gemma3, …: build_norm(Qcur, attn_q_norm) before the rope) the
+			// rms_norm of the view takes the fresh memory and the weight's
+			// mul and the rope run in place.
+			rope := func(x *gtensor) *gtensor {
+				if !s.qkNorm {
+					return g.op(x.size, true, g.viewOf(x), pos)
+				}
+				n := g.rmsNorm(x.size, g.viewOf(x))
+				n = g.op(x.size, true, n, N(s.keyLen))
+				return g.op(x.size, true, n, pos)
+			}
 			kI, vI := kIdx, vIdx
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 && !s.maskF16 {
 				if kIdxSWA == nil {
@@ -216,9 +234,9 @@ func buildGraph(s graphShape) *graph {
 				// two cache writes (kvcache/causal.go Put) and the attention, as
 				// llama.cpp; only the inputs and the mask differ (see in, maskFor)
 				q = g.op(f32(qd, T), false, W(E, qd), norm)
-				q = g.op(q.size, true, g.viewOf(q), pos)
+				q = rope(q)
 				k := g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm)
-				kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				kSrc = rope(k)
 				v := g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm)
 				vSrc = g.viewOf(v)
 			} else if s.fused {
@@ -238,9 +256,9 @@ func buildGraph(s graphShape) *graph {
 					return g.op(t.size, true, t, N(n))
 				}
 				q = bias(g.op(f32(qd, T), false, W(E, qd), norm), qd)
-				q = g.op(q.size, true, g.viewOf(q), pos)
+				q = rope(q)
 				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
-				kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				kSrc = rope(k)
 				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
 				vSrc = g.viewOf(v)
 			}
@@ -280,12 +298,22 @@ func buildGraph(s graphShape) *graph {
 				att = g.op(up.size, false, g.viewOf(up))                                                             // cont(permute)
 			}
 			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T)), E), g.viewOf(att)) // wo
-			if s.gemmaNorms {
-				cur = g.rmsNorm(f32(E, T), cur)
-				cur = g.op(f32(E, T), true, cur, N(E))
-			}
 		} else if !isRec {
 			cur = norm // layer without attention: modelled as pass-through
+		}
+		// gemma's post-attention norm: Ollama's engine applies it before
+		// selecting the output rows (model/models/gemma3/model_text.go,
+		// gemma2/model.go), llama.cpp after (models/gemma3.cpp,
+		// gemma2-iswa.cpp: get_rows, then build_norm), and there the graph
+		// reaches the residual's get_rows through the add's second operand,
+		// after the norm: get_rows(cur), norm, get_rows(inpL), add.
+		postNorm := func(rows int) {
+			cur = g.rmsNorm(f32(E, rows), cur)
+			cur = g.op(f32(E, rows), true, cur, N(E))
+		}
+		llamaOrder := s.gemmaNorms && !s.maskF16 && il == nL-1
+		if s.gemmaNorms && !llamaOrder && kvh > 0 {
+			postNorm(T)
 		}
 		rows := T
 		if il == nL-1 {
@@ -293,6 +321,9 @@ func buildGraph(s graphShape) *graph {
 				rows = min(s.nOut, T)
 			}
 			cur = g.getRows(f32(E, rows), cur, outIDs)
+			if llamaOrder && kvh > 0 {
+				postNorm(rows)
+			}
 			inpSA = g.getRows(f32(E, rows), inpSA, outIDs)
 			g.rows = rows
 		}

@@ -23,7 +23,7 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	sh := graphShape{nEmbd: s.EmbeddingLength, nFF: ff, nVocab: s.VocabSize, nHead: s.HeadCount,
 		headKV: hkv, keyLen: keyLen(s), valLen: valLen(s), nTok: l.NUbatch, nKV: cl.cells,
 		nStream: l.NSeq, flashAttn: flash, expertUsed: s.ExpertUsedCount, nExpert: s.ExpertCount,
-		slidingLayers: s.SlidingLayers, nFFExp: a.ExpertFFLength, gemmaNorms: p.gemmaNorms, fused: p.fused, residualFirst: p.residualFirst}
+		slidingLayers: s.SlidingLayers, nFFExp: a.ExpertFFLength, gemmaNorms: p.gemmaNorms, fused: p.fused, residualFirst: p.residualFirst, embedScale: p.embedScale, qkNorm: p.qkNorm}
 	// what the scheduler replay copies between devices (sched.go)
 	sh.layerBytes = s.LayerBytes
 	sh.embBytes = s.TokenEmbdBytes

@@ -86,6 +86,18 @@ type archProfile struct {
 	// may, so this decides which tensor the sum overwrites and where later
 	// tensors fit: ±1.2% of phi3's compute buffer.
 	residualFirst bool
+	// embedScale: the token embeddings are scaled by √n_embd before the
+	// first block (llama.cpp models/gemma*.cpp: inpL = ggml_scale(inpL, …);
+	// Ollama model/models/gemma3/model_text.go hiddenState.Scale). In place
+	// normally; under pipeline parallelism the embeddings' copy is a graph
+	// output, so the scale gets a tensor of its own.
+	embedScale bool
+	// qkNorm: Q and K get a per-head RMS norm with a weight before the rope
+	// (llama.cpp models/qwen3.cpp, qwen3moe.cpp, gemma3.cpp, lfm2.cpp:
+	// build_norm(Qcur, attn_q_norm); Ollama's QueryNorm/KeyNorm). The norm
+	// weights are small, but the scheduler copies them into a GPU that runs
+	// the op, and they count in the block's bytes.
+	qkNorm bool
 	// ollamaEmbedDup: Ollama's model copies the token embeddings before the
 	// first layer (TokenEmbedding.Forward(...).Duplicate(ctx), where image
 	// embeddings get written): one more [n_embd, T] tensor at the start
@@ -126,12 +138,12 @@ var profiles = map[string]archProfile{
 	"llama":    {},
 	"mistral3": {ollamaEngine: true, ollamaFlash: true, ollamaEmbedDup: true},
 	"qwen2":    {},
-	"qwen3":    {ollamaEngine: true, ollamaFlash: true},
-	"qwen3moe": {ollamaEngine: true, ollamaFlash: true},
+	"qwen3":    {ollamaEngine: true, ollamaFlash: true, qkNorm: true},
+	"qwen3moe": {ollamaEngine: true, ollamaFlash: true, qkNorm: true},
 	"phi3":     {fused: true, residualFirst: true},
 	"olmo3":    {ollamaEngine: true, ollamaFlash: true},
-	"gemma2":   {gemmaNorms: true, ollamaNoFlash: true},
-	"gemma3":   {ollamaEngine: true, ollamaFlash: true, gemmaNorms: true, ollamaSWACadence: 6},
+	"gemma2":   {gemmaNorms: true, ollamaNoFlash: true, embedScale: true},
+	"gemma3":   {ollamaEngine: true, ollamaFlash: true, gemmaNorms: true, ollamaSWACadence: 6, embedScale: true, qkNorm: true},
 	"gptoss":   {ollamaEngine: true, ollamaFlash: true, ollamaSWAMemory: 4096},
 	"gpt-oss":  {ollamaEngine: true, ollamaFlash: true, ollamaSWAMemory: 4096},
 	"llama4":   {ollamaEngine: true, ollamaFullCache: true, ollamaEmbedDup: true},
@@ -140,7 +152,7 @@ var profiles = map[string]archProfile{
 	// ErrUnsupportedTokenizer); it is not in FlashAttention's list.
 	"deepseek2":      {ollamaEngine: true, ollamaCheck: preIs("deepseek-v3"), mla: true},
 	"glm4moelite":    {ollamaEngine: true, ollamaFlash: true, ollamaCheck: preIs("glm4"), mla: true},
-	"lfm2":           {ollamaEngine: true, ollamaFlash: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
+	"lfm2":           {ollamaEngine: true, ollamaFlash: true, qkNorm: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
 	"lfm2moe":        {ollamaEngine: true, ollamaFlash: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
 	"nemotron_h":     {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},
 	"nemotron_h_moe": {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},

@@ -18,18 +18,11 @@ import (
 var rigPresets = []string{"llama-128k", "qwen3-tied", "qwen3", "gemma2", "gemma3", "mistral3", "phi3"}
 
 // knownPresetGaps are per-device compute figures (and the totals they move)
-// outside the global bounds, with their cause (see checkKnown).
-var knownPresetGaps = map[string]string{
-	// gemma3 (5 local : 1 global, window 1024) with two sequences under
-	// pipeline parallelism (-ts 7,6, four copies): GPU0 is 1 MiB short
-	// (28,385,280 vs 29,433,856 B, −3.6%) with any cache type; with one
-	// sequence, and gemma2 with two, it is exact. GPU1 and the host are
-	// exact, so the masks' F16 casts GPU0 hands to GPU1 are right; what
-	// holds GPU0's extra MiB is not found yet
-	"gemma3/2gpu-full-pipeline ctx=1024 np=2 kv=q8_0 GPU0": "gemma3: two sequences under pipeline parallelism",
-	// gemma3 without flash attention at partial offload: GPU0 −1.3%
-	"gemma3/1gpu-partial ctx=2048 np=1 fa=off GPU0": "gemma3: partial offload without flash attention",
-}
+// outside the global bounds, with their cause (see checkKnown). Empty: every
+// preset is exact on every device. (phi3's residual-first add, gemma's
+// embedding scale, the per-head q/k norms and gemma's post-norm order were
+// the last differences: profile.go residualFirst, embedScale, qkNorm.)
+var knownPresetGaps = map[string]string{}
 
 // TestPresetsOffloadMatchesRig runs fitbench's plan for every dense
 // architecture preset on the seven device setups of Scenarios (one GPU, two
