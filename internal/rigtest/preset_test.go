@@ -7,15 +7,7 @@ import (
 
 	"github.com/fitbench/fitbench/internal/estimate"
 	"github.com/fitbench/fitbench/internal/estimate/estimatetest"
-	"github.com/fitbench/fitbench/internal/gguf/synth"
 )
-
-// rigPresets are the dense architecture presets (synth.Presets: each a real
-// model's config scaled down, its head size, window pattern, fused tensors
-// and vocabulary kept) that the vendored llama.cpp loads; the MoE and hybrid
-// architectures run in TestMoEOffloadMatchesRig on models sized for expert
-// offload.
-var rigPresets = []string{"llama-128k", "qwen3-tied", "qwen3", "gemma2", "gemma3", "mistral3", "phi3"}
 
 // knownPresetGaps are per-device compute figures (and the totals they move)
 // outside the global bounds, with their cause (see checkKnown). Empty: every
@@ -34,13 +26,9 @@ func TestPresetsOffloadMatchesRig(t *testing.T) {
 	bin := Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	specs := make([]synth.Spec, len(rigPresets))
-	for i, name := range rigPresets {
-		s, err := synth.Preset(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		specs[i] = s
+	specs, err := PresetSpecs()
+	if err != nil {
+		t.Fatal(err)
 	}
 	paths, sums, err := estimatetest.WriteModels(t.TempDir(), specs)
 	if err != nil {
@@ -63,7 +51,7 @@ func TestPresetsOffloadMatchesRig(t *testing.T) {
 			for _, sc := range Scenarios(base) {
 				in := base
 				in.Target = estimate.Target{GPUs: sc.GPUs, RAMBytes: RAM}
-				c, err := Compare(ctx, bin, p, Label(sums[i], rigPresets[i], sc.Name, in), in)
+				c, err := Compare(ctx, bin, p, Label(sums[i], DensePresets[i], sc.Name, in), in)
 				if err != nil {
 					t.Fatal(err)
 				}

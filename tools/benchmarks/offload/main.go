@@ -57,6 +57,19 @@ func run() error {
 	if err := deviceTable(ctx, bin, paths, sums, estimatetest.Models, rigtest.Scenarios); err != nil {
 		return err
 	}
+	// the dense architecture presets (sliding window, fused QKV, q/k norms)
+	pspecs, err := rigtest.PresetSpecs()
+	if err != nil {
+		return err
+	}
+	ppaths, psums, err := estimatetest.WriteModels(dir, pspecs)
+	if err != nil {
+		return err
+	}
+	fmt.Println("\n== offload, architecture presets: the same per device (gemma2/3, qwen3, mistral3, phi3, …) ==")
+	if err := deviceTable(ctx, bin, ppaths, psums, pspecs, rigtest.Scenarios); err != nil {
+		return err
+	}
 	// MoE models with fitbench's plan (--n-cpu-moe N where it wins), on
 	// devices sized for all experts on the GPUs and for experts in RAM
 	mpaths, msums, err := estimatetest.WriteModels(dir, estimatetest.MoEModels)
