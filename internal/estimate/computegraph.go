@@ -36,12 +36,19 @@ type graphShape struct {
 	embedDup    bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
 	qkvBias     bool // q/k/v biases added after the projections (qwen2)
+	// granite's multipliers (llama.cpp, src/models/granite-hybrid.cpp and
+	// llama-graph.cpp build_inp_embd): embedding_scale scales the token
+	// embeddings, residual_scale each block's attention/Mamba output and its
+	// FFN output (ggml_scale: a new tensor unless its source can be reused)
+	embedScale, residualScale bool
+	normW                     bool // build_moe_ffn norm_w: the routing weights divided by their sum (granite)
 
 	// Bytes of the weights and cache the ops read, for the scheduler's copies
 	// (sched.go): per block as stored (LayerBytes), the output matrix (the
 	// token embeddings when tied), the token embeddings, and each block's KV
 	// cache (K and V together, all streams).
 	layerBytes         []uint64
+	expertLayerBytes   []uint64 // of which expert tensors (gguf.Summary.ExpertLayerBytes)
 	outBytes, embBytes uint64
 	kvLayerBytes       []uint64
 	kvBPE              float64 // quantized KV cache: bytes per element (0 = F16/F32)
@@ -56,6 +63,8 @@ type graphShape struct {
 // build_mamba2_layer / build_shortconv_block; Ollama's nemotronh/lfm2).
 type stateGraph struct {
 	inProj, convCh, convK, inner, stateElems int
+	heads                                    int  // Mamba-2 heads (ssm.time_step_rank): dt's width
+	mamba2                                   bool // llama.cpp build_mamba2_layer (ssm.group_count set)
 }
 
 // mlaGraph: deepseek2's latent attention (llama.cpp llm_build_deepseek2).
@@ -106,6 +115,9 @@ func buildGraph(s graphShape) *graph {
 
 	tokens := in(uint64(T) * 4)
 	cur := g.getRows(f32(E, T), W(E, s.nVocab), tokens) // get_rows(tok_embd)
+	if s.embedScale {
+		cur = g.op(cur.size, true, cur) // build_inp_embd: ggml_scale(f_embedding_scale)
+	}
 	if s.embedDup {
 		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
 	}
@@ -147,23 +159,48 @@ func buildGraph(s graphShape) *graph {
 	outIDs := in(uint64(T) * 4)
 
 	nL := len(s.headKV)
-	var sCopy *gtensor // s_copy_main: one input for every recurrent layer (build_rs_inp_impl)
+	var sCopy *gtensor  // s_copy_main: one input for every recurrent layer (build_rs_inp_impl)
+	var sExtra *gtensor // Mamba-2: s_copy_extra, the empty second view of s_copy
 	for il := 0; il < nL; il++ {
 		g.cur = il
 		isRec := il < len(s.recurrent) && s.recurrent[il]
 		var convState *gtensor
 		if isRec && s.rsGather && s.state != stateShortConv {
-			// llama.cpp's build_rs: clear one state in place, then gather the
-			// layer's conv states by s_copy_main. llama.cpp emits these before
-			// the previous block's tail (ggml_build_forward_expand order); kept
-			// in block order here, which the rig's two-GPU hybrid figures
-			// preferred (docs/ESTIMATES.md)
-			g.setRows(il) // ggml_scale_inplace(state_zero, 0)
-			if sCopy == nil {
-				sCopy = in(uint64(4 * ns))
-			}
+			// llama.cpp's build_rs (llama-graph.cpp): clear one state in
+			// place, then gather the layer's conv states by s_copy_main. Both
+			// are explicit ggml_build_forward_expand calls, while the previous
+			// block's tail (its experts' sum, shared expert, residual) is only
+			// reached later from this block's conv write: so in ggml's node
+			// order they come right after the previous block's last explicit
+			// expand (g.mark: its experts' views in build_moe_ffn, its cache
+			// or state writes), and the first block's before the embeddings.
+			// Over two devices the previous block's tail then runs on this
+			// block's device (the rig's GGML_SCHED_DEBUG=2 node list).
+			n0 := len(g.nodes)
 			d := s.stateDims
-			convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+			if d.mamba2 {
+				// s_copy (one I32 per state cell of the ubatch) is read
+				// through two views, s_copy_main and s_copy_extra (the states
+				// beyond the ubatch's sequences: none in the reserve), each a
+				// split input of its own; the empty gather and its copy back
+				// are zero-byte tensors, which ggml-alloc still allocates and
+				// frees (a zero-size free block changes later merges)
+				if sCopy == nil {
+					sIn := in(uint64(4 * ns))
+					sCopy, sExtra = g.viewOf(sIn), g.viewOf(sIn)
+					sExtra.size = 0
+				}
+				g.setRows(il) // ggml_scale_inplace(state_zero, 0)
+				convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+				g.setRows(il, g.getRows(0, g.cache(il, 0), sExtra)) // cpy(get_rows(states, s_copy_extra), s view)
+				g.moveToMark(n0)
+			} else {
+				g.setRows(il) // ggml_scale_inplace(state_zero, 0)
+				if sCopy == nil {
+					sCopy = in(uint64(4 * ns))
+				}
+				convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+			}
 		}
 		inpSA := cur
 		norm := g.rmsNorm(f32(E, T), cur)
@@ -171,7 +208,7 @@ func buildGraph(s graphShape) *graph {
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
 		if isRec {
-			cur = recurrentBlock(g, s, norm, W, N, convState)
+			cur = recurrentBlock(g, s, norm, W, N, convState, sCopy, sExtra)
 			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
 				kvh = 0
 			}
@@ -242,6 +279,7 @@ func buildGraph(s graphShape) *graph {
 			if kSrc != nil {
 				g.setRows(il, g.viewOf(kSrc), kI) // set_rows into the cache
 				g.setRows(il, g.viewOf(vSrc), vI)
+				g.mark = len(g.nodes) // build_attn expands the cache writes
 			}
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
@@ -288,8 +326,13 @@ func buildGraph(s graphShape) *graph {
 				rows = min(s.nOut, T)
 			}
 			cur = g.getRows(f32(E, rows), cur, outIDs)
+			if s.residualScale {
+				cur = g.op(cur.size, true, cur)
+			}
 			inpSA = g.getRows(f32(E, rows), inpSA, outIDs)
 			g.rows = rows
+		} else if s.residualScale {
+			cur = g.op(cur.size, true, cur) // granite's build_layer_ffn: scale, then add
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
 		fn := g.rmsNorm(f32(E, rows), ffnInp)
@@ -325,6 +368,9 @@ func buildGraph(s graphShape) *graph {
 		if s.gemmaNorms {
 			out = g.rmsNorm(f32(E, rows), out)
 			out = g.op(f32(E, rows), true, out, N(E))
+		}
+		if s.residualScale {
+			out = g.op(out.size, true, out)
 		}
 		cur = g.op(f32(E, rows), true, out, ffnInp)
 	}
@@ -366,8 +412,12 @@ func ffnW(w *gtensor, p ffnPart) *gtensor {
 // expert, then the selected experts' up/gate/down over the used experts.
 func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
-	logits := g.op(f32(s.nExpert, rows, 1), false, ffnW(W(s.nEmbd, s.nExpert), ffnRouter), in)
-	probs := g.op(logits.size, false, logits) // soft_max
+	// the router (ffn_gate_inp) stays F32: llama-quant.cpp never quantizes
+	// it, so a copy of it to another device is 4 bytes per weight
+	router := ffnW(N(s.nEmbd*s.nExpert), ffnRouter)
+	router.ne0 = s.nEmbd
+	logits := g.op(f32(s.nExpert, rows, 1), false, router, in)
+	probs := g.op(logits.size, s.normW, logits) // soft_max (in place: ggml_op_can_inplace; modelled for granite)
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
 	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
@@ -377,6 +427,13 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 		// (llama-graph.cpp build_moe_ffn); Ollama's engine reaches them only
 		// from the final multiply, after the down projection (its node list).
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+		if s.normW {
+			// sum_rows, clamp, div over reshaped views (so the div is a new
+			// tensor: ggml-alloc never reuses a view in place)
+			sum := g.op(f32(1, 1, rows), false, g.viewOf(w))
+			sum = g.viewOf(sum) // ggml_clamp returns a view of its source (ggml.c)
+			w = g.viewOf(g.op(w.size, true, g.viewOf(w), sum))
+		}
 	}
 	x := g.viewOf(in)
 	ff := s.nFF
@@ -406,6 +463,30 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}
 	exp := g.op(down.size, true, down, w)
+	if s.rsGather && s.stateDims.mamba2 {
+		// build_moe_ffn expands one view per used expert (experts->nb[2]
+		// apart, so a copy to another device is about exp's size:
+		// ggml_dup_tensor_layout) and sums them with n_expert_used−1 adds;
+		// in ggml's node order the adds come only after the next block's
+		// explicit expands (g.mark), which for a Mamba-2 block are its
+		// build_rs ops: on two devices the sum runs on the next block's
+		// device, with every view copied there
+		used := max(s.expertUsed, 1)
+		views := make([]*gtensor, used)
+		for i := range views {
+			views[i] = g.viewOf(exp)
+			views[i].size = uint64(4 * s.nEmbd * (used*(rows-1) + 1))
+		}
+		g.mark = len(g.nodes)
+		if used == 1 {
+			return g.op(f32(s.nEmbd, rows, 1), false, views[0]) // ggml_cont
+		}
+		sum := g.op(f32(s.nEmbd, rows, 1), true, views[0], views[1])
+		for _, v := range views[2:] {
+			sum = g.op(sum.size, true, sum, v)
+		}
+		return sum
+	}
 	return g.op(f32(s.nEmbd, rows, 1), false, g.viewOf(exp))
 }
 
@@ -439,10 +520,13 @@ func maxInt(xs []int) int {
 // the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
 // the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
 // Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
-func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState *gtensor) *gtensor {
+func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState, sCopy, sExtra *gtensor) *gtensor {
 	T := s.nTok
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
+	if s.rsGather && d.mamba2 && convState != nil {
+		return mamba2Block(g, s, in, W, N, convState, sCopy, sExtra)
+	}
 	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), in)
 	// the conv reads the layer's conv state (a cache tensor) joined with x
 	if convState == nil {
@@ -477,4 +561,61 @@ func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gte
 		y = g.op(y.size, true, y, N(d.inner)) // group norm
 	}
 	return g.op(f32(s.nEmbd, T), false, W(d.inner, s.nEmbd), y)
+}
+
+// mamba2Block is llama.cpp's build_mamba2_layer (src/models/graph-context-
+// mamba.cpp) node by node, in ggml's order (GGML_SCHED_DEBUG=2 on the rig):
+// in_proj; the conv input (the gathered conv states joined with xBC) and its
+// last d_conv−1 columns written back; build_rs of the SSM state (its
+// state_zero clear); ssm_conv, bias, silu; dt = cont(view) + dt_bias; the scan
+// (reading the state, x/B/C views of xBC, dt, A and s_copy_main); the final
+// states written back; y = scan + x·D, swiglu with cont(z), the grouped
+// rms_norm over a reshape (a new tensor) times its weight, out_proj; the
+// result is reshaped (a view, so the next op never reuses it in place).
+func mamba2Block(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState, sCopy, sExtra *gtensor) *gtensor {
+	T := s.nTok
+	d := s.stateDims
+	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
+	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), g.viewOf(in))
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.viewOf(convState), g.viewOf(proj))
+	g.setRows(g.cur, g.viewOf(conv)) // ggml_cpy(last_conv, conv_states_all view)
+	g.setRows(g.cur)                 // build_rs of the SSM state: ggml_scale_inplace(state_zero)
+	g.mark = len(g.nodes)
+	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1))) // ssm_conv
+	cx = g.op(cx.size, true, cx, N(d.convCh))                              // + conv1d bias
+	cx = g.op(cx.size, true, cx)                                           // silu
+	dt := g.op(f32(max(d.heads, 1), T), false, g.viewOf(proj))             // cont(dt)
+	dt = g.op(dt.size, true, dt, N(max(d.heads, 1)))                       // + dt_bias
+	// CUDA's offload_op counts rows (get_op_batch_size: ggml_nrows); the
+	// scan's result is one row, so at partial offload the scan of a CPU
+	// layer stays on the CPU with its inputs copied there
+	scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.cache(g.cur, 0), g.viewOf(cx), dt, N(max(d.heads, 1)), g.viewOf(cx), g.viewOf(cx), sCopy)
+	scan.batch = 1
+	g.setRows(g.cur, g.getRows(0, g.cache(g.cur, 0), sExtra)) // build_rs: the extra states (none)
+	g.setRows(g.cur, g.viewOf(scan))                          // store the last states (ggml_cpy into the cache)
+	g.mark = len(g.nodes)
+	z := g.op(f32(d.inner, T), false, g.viewOf(proj))           // cont(z)
+	xd := g.op(f32(d.inner, T), true, g.viewOf(cx), N(d.heads)) // x · D
+	yv := g.viewOf(scan)                                        // y: the scan's first d_inner × T floats
+	yv.size = f32(d.inner, T)
+	y := g.op(f32(d.inner, T), true, yv, xd) // y + x·D (in place of x·D)
+	y = g.op(f32(d.inner, T), false, z, y)   // swiglu_split(cont(z), y)
+	y = g.rmsNorm(y.size, g.viewOf(y))       // grouped rms_norm of a reshape
+	y = g.op(y.size, true, y, N(d.inner))
+	out := g.op(f32(s.nEmbd, T), false, W(d.inner, s.nEmbd), g.viewOf(y))
+	return g.viewOf(out)
+}
+
+// moveToMark moves the nodes added since n0 to g.mark, where ggml's
+// depth-first ggml_build_forward_expand puts them (see buildGraph), and
+// advances the mark past them.
+func (g *graph) moveToMark(n0 int) {
+	if g.mark >= n0 {
+		g.mark = len(g.nodes)
+		return
+	}
+	moved := append([]*gtensor(nil), g.nodes[n0:]...)
+	g.nodes = g.nodes[:n0]
+	g.nodes = append(g.nodes[:g.mark], append(moved, g.nodes[g.mark:]...)...)
+	g.mark += len(moved)
 }

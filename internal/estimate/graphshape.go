@@ -26,6 +26,7 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		slidingLayers: s.SlidingLayers, nFFExp: a.ExpertFFLength, gemmaNorms: p.gemmaNorms, fused: p.fused}
 	// what the scheduler replay copies between devices (sched.go)
 	sh.layerBytes = s.LayerBytes
+	sh.expertLayerBytes = s.ExpertLayerBytes
 	sh.embBytes = s.TokenEmbdBytes
 	sh.outBytes = s.OutputBytes - min(s.OutputBytes, uint64(4*s.EmbeddingLength)) // output_norm is F32
 	if s.OutputTied {
@@ -36,6 +37,13 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	// llm_build_openai_moe: build_moe_ffn with up/gate/down expert biases
 	sh.expertBias = s.Architecture == "gpt-oss" && path != PathOllamaEngine
 	sh.rsGather = path != PathOllamaEngine // llama.cpp's build_rs (llama-graph.cpp)
+	if s.Architecture == "granitehybrid" && path != PathOllamaEngine {
+		// src/models/granite-hybrid.cpp: the multipliers when set, and
+		// build_moe_ffn with norm_w
+		sh.embedScale = a.EmbeddingScale != 0
+		sh.residualScale = a.ResidualScale != 0
+		sh.normW = true
+	}
 	if cl.swaCells > 0 {
 		// llama.cpp's iswa cache feeds the sliding layers their own mask input
 		// (llm_graph_input_attn_kv_iswa: self_kq_mask_swa), sized by the SWA
@@ -78,7 +86,8 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.state = p.state
 		conv, st := stateRowElems(s, p, path == PathOllamaEngine)
 		d := stateGraph{convK: max(a.SSMConvKernel, a.ShortConvLCache), inner: a.SSMInnerSize,
-			stateElems: int(st) * max(l.NSeq, 1)}
+			stateElems: int(st) * max(l.NSeq, 1), heads: a.SSMTimeStepRank,
+			mamba2: p.state == stateMamba && a.SSMGroupCount > 0}
 		switch p.state {
 		case stateShortConv:
 			d.convCh = s.EmbeddingLength

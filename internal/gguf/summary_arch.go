@@ -33,6 +33,11 @@ type ArchParams struct {
 	// (nemotron_h: 0 on attention and Mamba layers, >0 on MLP-only layers).
 	FeedForwardPerLayer []int `json:"ff_per_layer,omitempty"`
 
+	// Granite's multipliers: llama.cpp scales the embeddings and every
+	// block's residual branches by them (a graph op each when set).
+	EmbeddingScale float64 `json:"embedding_scale,omitempty"` // {arch}.embedding_scale
+	ResidualScale  float64 `json:"residual_scale,omitempty"`  // {arch}.residual_scale
+
 	ChunkSize             int `json:"chunk_size,omitempty"`              // {arch}.attention.chunk_size (llama4)
 	FullAttentionInterval int `json:"full_attention_interval,omitempty"` // {arch}.full_attention_interval (qwen3next)
 
@@ -65,6 +70,8 @@ func archParams(f *File, arch string, s *Summary) {
 	a.LeadingDenseBlocks = get("leading_dense_block_count")
 	a.ChunkSize = get("attention.chunk_size")
 	a.FullAttentionInterval = get("full_attention_interval")
+	a.EmbeddingScale, _ = f.GetFloat(arch + ".embedding_scale")
+	a.ResidualScale, _ = f.GetFloat(arch + ".residual_scale")
 	if v, ok := f.Get(arch + ".feed_forward_length"); ok {
 		if xs, ok := v.Ints(); ok && v.Type == ValArray {
 			a.FeedForwardPerLayer = make([]int, s.BlockCount)

@@ -20,20 +20,6 @@ import (
 // placed in host memory, moveExperts); what is listed is where the replayed
 // graph of an architecture still differs from llama.cpp's.
 var knownMoEGaps = map[string]string{
-	// granitehybrid's Mamba-2 layers over two GPUs: −32% / −11% with
-	// pipeline parallelism, GPU0 −41% at partial offload. llama.cpp emits a
-	// block's state ops (build_rs) before the previous block's tail; emitting
-	// them there in the replayed graph did not close this (−36% instead of
-	// −32%) and moved a fit case, so they stay in block order: cause not
-	// found. And −1.9% of GPU0's compute at full offload on one GPU. The
-	// CPU side is exact (s_copy_main among the inputs) and within bounds at
-	// partial offload: the scan of a CPU layer stays there (offload_op
-	// refuses its one-row result) with copies of x, B, C (strided views of
-	// xBC) and the conv-state write
-	"moe-granite/1gpu-all-experts ctx=2048 np=1 GPU0":              "hybrid graph: Mamba-2 ops",
-	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU0":          "hybrid graph over two GPUs",
-	"moe-granite/2gpu-all-experts-2:1 ctx=2048 np=1 GPU1":          "hybrid graph over two GPUs",
-	"moe-granite/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "hybrid graph over two GPUs",
 	// gpt-oss with experts in RAM: GPU0 +7.9% (+0.98 MB). The rig's buffer
 	// is 1 MB smaller than with every expert on the GPU (12.40 vs 13.39 MB),
 	// the replay's about the same (13.38): the copies of the MXFP4 expert
