@@ -31,17 +31,19 @@ type graphShape struct {
 	state       string // recurrent kind
 	stateDims   stateGraph
 	mla         *mlaGraph
-	gemmaNorms  bool // post-attention and post-FFN norms
-	fused       bool // fused QKV projection and fused up+gate FFN (phi3)
-	embedDup    bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
-	nOut        int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
-	qkvBias     bool // q/k/v biases added after the projections (qwen2)
+	route       *moeRoute // llama.cpp's build_moe_ffn arguments (moeroute.go); nil = Ollama's engine
+	gemmaNorms  bool      // post-attention and post-FFN norms
+	fused       bool      // fused QKV projection and fused up+gate FFN (phi3)
+	embedDup    bool      // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
+	nOut        int       // rows of the output projection (0 = nTok; Ollama's engine: parallel)
+	qkvBias     bool      // q/k/v biases added after the projections (qwen2, gpt-oss)
+	outBias     bool      // the attention output's bias (gpt-oss: build_attn's wo_b)
+	attnSinks   bool      // attention sinks read by the attention op (gpt-oss)
 	// granite's multipliers (llama.cpp, src/models/granite-hybrid.cpp and
 	// llama-graph.cpp build_inp_embd): embedding_scale scales the token
 	// embeddings, residual_scale each block's attention/Mamba output and its
 	// FFN output (ggml_scale: a new tensor unless its source can be reused)
 	embedScale, residualScale bool
-	normW                     bool // build_moe_ffn norm_w: the routing weights divided by their sum (granite)
 
 	// Bytes of the weights and cache the ops read, for the scheduler's copies
 	// (sched.go): per block as stored (LayerBytes), the output matrix (the
@@ -296,11 +298,18 @@ func buildGraph(s graphShape) *graph {
 			kc, vc := g.cache(il, s.kvViewBytes(il, true)), g.cache(il, s.kvViewBytes(il, false))
 			kc.ne0, kc.bpe, vc.ne0, vc.bpe = s.keyLen, s.kvBPE, s.valLen, s.kvBPE
 			var att *gtensor
+			var sinks *gtensor
+			if s.attnSinks {
+				// gpt-oss: the attention reads attn_sinks (F32, one per head;
+				// ggml_flash_attn_ext_add_sinks / ggml_soft_max_add_sinks), a
+				// weight: in host memory it starts a new split (sched.go pass 5)
+				sinks = N(s.nHead)
+			}
 			if s.flashAttn {
-				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu)
+				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu, sinks)
 			} else {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
-				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
+				kq = g.op(kq.size, true, kq, *mu, sinks) // soft_max_ext, in place
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, vc, kq)
 				if s.maskF16 && s.mla != nil && s.mla.absorbed {
 					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
@@ -313,6 +322,9 @@ func buildGraph(s graphShape) *graph {
 				att = g.op(up.size, false, g.viewOf(up))                                                             // cont(permute)
 			}
 			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T)), E), g.viewOf(att)) // wo
+			if s.outBias {
+				cur = g.op(cur.size, true, cur, N(E)) // build_attn: + wo_b
+			}
 			if s.gemmaNorms {
 				cur = g.rmsNorm(f32(E, T), cur)
 				cur = g.op(f32(E, T), true, cur, N(E))
@@ -409,31 +421,42 @@ func ffnW(w *gtensor, p ffnPart) *gtensor {
 }
 
 // moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
-// expert, then the selected experts' up/gate/down over the used experts.
+// expert, then the selected experts' gate/up/down over the used experts. With
+// s.route (llama.cpp) the ops between the router and the experts are the ones
+// build_moe_ffn adds for the architecture's arguments (moeroute.go); without
+// (Ollama's engine), its own node list.
 func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
+	r := s.route
 	// the router (ffn_gate_inp) stays F32: llama-quant.cpp never quantizes
 	// it, so a copy of it to another device is 4 bytes per weight
 	router := ffnW(N(s.nEmbd*s.nExpert), ffnRouter)
 	router.ne0 = s.nEmbd
 	logits := g.op(f32(s.nExpert, rows, 1), false, router, in)
-	probs := g.op(logits.size, s.normW, logits) // soft_max (in place: ggml_op_can_inplace; modelled for granite)
+	if r != nil && r.routerBias {
+		logits = g.op(logits.size, true, logits, ffnW(N(s.nExpert), ffnRouter)) // + ffn_gate_inp_b
+	}
+	probs := logits // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX_WEIGHT: the logits as they are
+	switch {
+	case r == nil:
+		probs = g.op(logits.size, false, logits) // Ollama's engine: its soft_max
+	case r.gating != gatingSoftmaxWeight:
+		probs = g.op(logits.size, true, logits) // soft_max / sigmoid (in place: ggml_op_can_inplace)
+	}
+	selIn := probs
+	if r != nil && r.probsBias {
+		selIn = g.op(probs.size, true, probs, N(s.nExpert)) // + exp_probs_b (DeepSeek V3)
+	}
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
-	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
+	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, selIn))
 	var w *gtensor
-	if !s.maskF16 {
+	if r != nil {
 		// llama.cpp expands the routing weights before the experts
-		// (llama-graph.cpp build_moe_ffn); Ollama's engine reaches them only
-		// from the final multiply, after the down projection (its node list).
-		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
-		if s.normW {
-			// sum_rows, clamp, div over reshaped views (so the div is a new
-			// tensor: ggml-alloc never reuses a view in place)
-			sum := g.op(f32(1, 1, rows), false, g.viewOf(w))
-			sum = g.viewOf(sum) // ggml_clamp returns a view of its source (ggml.c)
-			w = g.viewOf(g.op(w.size, true, g.viewOf(w), sum))
-		}
+		// (llama-graph.cpp build_moe_ffn: "call early so that topk-moe can be
+		// used"); Ollama's engine reaches them only from the final multiply,
+		// after the down projection (its node list).
+		w = r.weights(g, g.getRows(f32(1, s.expertUsed, rows), g.viewOf(probs), sel), rows)
 	}
 	x := g.viewOf(in)
 	ff := s.nFF
@@ -446,19 +469,35 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 		return w
 	}
 	// the experts' biases ([width, n_expert] F32, named ffn_*_exps.bias, so
-	// --n-cpu-moe moves them with the experts): ggml_add_id, a new tensor
+	// --n-cpu-moe moves them with the experts): ggml_add_id, which ggml-alloc
+	// runs in place when it can (ggml_op_can_inplace); CUDA's offload_op
+	// counts its rows (get_op_batch_size: ggml_nrows, used experts × tokens)
 	biased := func(t *gtensor, width int, part ffnPart) *gtensor {
 		if !s.expertBias {
 			return t
 		}
 		b := ffnW(N(width*s.nExpert), part)
 		b.expert = true
-		return g.op(t.size, false, t, b, sel)
+		t = g.op(t.size, true, t, b, sel)
+		t.batch = s.expertUsed * rows
+		return t
 	}
-	up := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnUp), x, sel), ff, ffnUp)
-	gate := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnGate), x, sel), ff, ffnGate)
+	mm := func(ne0, width int, part ffnPart, src *gtensor) *gtensor {
+		return biased(g.op(f32(width, s.expertUsed, rows), false, X(ne0, part), src, sel), width, part)
+	}
+	var up, gate *gtensor
+	if r != nil {
+		// llama.cpp: the GLU reads (gate, up) and ggml_build_forward_expand
+		// visits sources in order, so gate's matmul (and bias) comes first in
+		// ggml's node order (the rig's GGML_SCHED_DEBUG=2 node list)
+		gate = mm(s.nEmbd, ff, ffnGate, x)
+		up = mm(s.nEmbd, ff, ffnUp, x)
+	} else {
+		up = mm(s.nEmbd, ff, ffnUp, x)
+		gate = mm(s.nEmbd, ff, ffnGate, x)
+	}
 	act := g.op(up.size, false, gate, up)
-	down := biased(g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff, ffnDown), act, sel), s.nEmbd, ffnDown)
+	down := mm(ff, s.nEmbd, ffnDown, act)
 	if w == nil {
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}

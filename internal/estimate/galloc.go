@@ -1,5 +1,7 @@
 package estimate
 
+import "fmt"
+
 // A small model of ggml's graph allocator (ggml-alloc.c, ggml_gallocr with its
 // dynamic best-fit tallocr). llama.cpp sizes its compute buffer by running that
 // allocator over the worst-case graph; replaying the same algorithm over the same
@@ -282,6 +284,7 @@ func (g *graph) peak() uint64 {
 // Returns each buffer's size.
 func (g *graph) peaks(leafs []*gtensor, align []uint64) []uint64 {
 	bufs := make([]*dynAlloc, len(align))
+	at := -1 // the node being allocated (schedTrace)
 	for i, al := range align {
 		bufs[i] = newDynAlloc(al)
 	}
@@ -313,7 +316,15 @@ func (g *graph) peaks(leafs []*gtensor, align []uint64) []uint64 {
 			}
 		}
 		t.backend = buf
+		before := bufs[buf].max
+		var freeBefore []freeBlock
+		if schedTrace != nil {
+			freeBefore = append(freeBefore, bufs[buf].free...)
+		}
 		t.offset = bufs[buf].alloc(t.size)
+		if schedTrace != nil && bufs[buf].max > before {
+			fmt.Fprintf(schedTrace, "alloc b%d grows to %d (%s %d at %d, node #%d) free before %v\n", buf, bufs[buf].max, traceKind(t), t.size, t.offset, at, freeBefore)
+		}
 	}
 	release := func(t *gtensor) {
 		if t.output {
@@ -339,7 +350,8 @@ func (g *graph) peaks(leafs []*gtensor, align []uint64) []uint64 {
 			}
 		}
 	}
-	for _, n := range g.nodes {
+	for i, n := range g.nodes {
+		at = i
 		for _, s := range n.srcs {
 			allocate(s, n.backend)
 		}

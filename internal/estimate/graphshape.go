@@ -34,15 +34,19 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	}
 	sh.kvLayerBytes = cl.perLayer
 	sh.qkvBias = s.Architecture == "qwen2" // llm_build_qwen2: bq, bk, bv
+	if (s.Architecture == "gpt-oss" || s.Architecture == "gptoss") && path != PathOllamaEngine {
+		// llm_build_openai_moe_iswa (src/models/openai-moe-iswa.cpp): bq, bk,
+		// bv, bo and the attention sinks
+		sh.qkvBias, sh.outBias, sh.attnSinks = true, true, true
+	}
 	// llm_build_openai_moe: build_moe_ffn with up/gate/down expert biases
 	sh.expertBias = s.Architecture == "gpt-oss" && path != PathOllamaEngine
 	sh.rsGather = path != PathOllamaEngine // llama.cpp's build_rs (llama-graph.cpp)
 	if s.Architecture == "granitehybrid" && path != PathOllamaEngine {
-		// src/models/granite-hybrid.cpp: the multipliers when set, and
-		// build_moe_ffn with norm_w
+		// src/models/granite-hybrid.cpp: the multipliers when set (its
+		// build_moe_ffn arguments are in moeRoutes)
 		sh.embedScale = a.EmbeddingScale != 0
 		sh.residualScale = a.ResidualScale != 0
-		sh.normW = true
 	}
 	if cl.swaCells > 0 {
 		// llama.cpp's iswa cache feeds the sliding layers their own mask input
@@ -66,6 +70,9 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		// (kvcache/wrapper.go StartForward).
 	}
 	if s.ExpertCount > 0 {
+		if path != PathOllamaEngine {
+			sh.route = moeRouteFor(s) // build_moe_ffn's arguments (moeroute.go)
+		}
 		if a.ExpertSharedFFLength > 0 {
 			sh.nFFShared = a.ExpertSharedFFLength
 		} else if a.ExpertSharedCount > 0 {

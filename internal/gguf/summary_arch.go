@@ -1,5 +1,7 @@
 package gguf
 
+import "strings"
+
 // ArchParams are the hyperparameters beyond the llama shape that decide memory
 // for today's architectures. Every field is the GGUF key named beside it; zero
 // means the key is absent. The engine rules that use them live in
@@ -28,6 +30,13 @@ type ArchParams struct {
 	ExpertSharedCount    int `json:"expert_shared_count,omitempty"`     // {arch}.expert_shared_count
 	ExpertSharedFFLength int `json:"expert_shared_ff_length,omitempty"` // {arch}.expert_shared_feed_forward_length
 	LeadingDenseBlocks   int `json:"leading_dense_blocks,omitempty"`    // {arch}.leading_dense_block_count
+	// How the router's probabilities become expert weights (llama.cpp
+	// build_moe_ffn): the gating function (1 softmax, 2 sigmoid; 0 = the
+	// architecture's default), whether the weights are normalised, and
+	// whether the file has a selection bias per expert (exp_probs_b).
+	ExpertGatingFunc  int  `json:"expert_gating_func,omitempty"`  // {arch}.expert_gating_func
+	ExpertWeightsNorm bool `json:"expert_weights_norm,omitempty"` // {arch}.expert_weights_norm
+	ExpertProbsBias   bool `json:"expert_probs_bias,omitempty"`   // a blk.N.exp_probs_b.bias tensor
 
 	// FeedForwardPerLayer is {arch}.feed_forward_length when it is an array
 	// (nemotron_h: 0 on attention and Mamba layers, >0 on MLP-only layers).
@@ -68,6 +77,16 @@ func archParams(f *File, arch string, s *Summary) {
 	a.ExpertSharedCount = get("expert_shared_count")
 	a.ExpertSharedFFLength = get("expert_shared_feed_forward_length")
 	a.LeadingDenseBlocks = get("leading_dense_block_count")
+	a.ExpertGatingFunc = get("expert_gating_func")
+	if v, ok := f.Get(arch + ".expert_weights_norm"); ok {
+		a.ExpertWeightsNorm, _ = v.Bool()
+	}
+	for _, t := range f.Tensors {
+		if strings.HasSuffix(t.Name, ".exp_probs_b.bias") {
+			a.ExpertProbsBias = true
+			break
+		}
+	}
 	a.ChunkSize = get("attention.chunk_size")
 	a.FullAttentionInterval = get("full_attention_interval")
 	a.EmbeddingScale, _ = f.GetFloat(arch + ".embedding_scale")

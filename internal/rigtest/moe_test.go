@@ -20,17 +20,6 @@ import (
 // placed in host memory, moveExperts); what is listed is where the replayed
 // graph of an architecture still differs from llama.cpp's.
 var knownMoEGaps = map[string]string{
-	// gpt-oss with experts in RAM: GPU0 +7.9% (+0.98 MB). The rig's buffer
-	// is 1 MB smaller than with every expert on the GPU (12.40 vs 13.39 MB),
-	// the replay's about the same (13.38): the copies of the MXFP4 expert
-	// tensors (1.11 MB each) and their biases (modelled: ggml_add_id) are
-	// placed, but what frees the rig's 1 MB is not yet explained
-	"moe-gptoss/1gpu-cpu-moe ctx=2048 np=1 GPU0":     "gpt-oss experts in RAM: GPU0 1 MB over",
-	"moe-gptoss/2gpu-cpu-moe-2:1 ctx=2048 np=1 GPU0": "gpt-oss experts in RAM: GPU0 1 MB over",
-	// gpt-oss at partial offload (-ngl 2, whole layers): GPU0 −15%, the CPU
-	// layers' weights and sliding-window cache views copied in
-	"moe-gptoss/1gpu-cpu-moe ctx=2048 np=1 whole-layers GPU0":     "gpt-oss partial offload: copied CPU-layer inputs",
-	"moe-gptoss/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "gpt-oss partial offload: copied CPU-layer inputs",
 	// deepseek2 -ngl 4 -ts 3,1 (whole layers, no pipeline): GPU0 +3.3%
 	"moe-deepseek2/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "MLA over two GPUs at partial offload",
 }
