@@ -538,9 +538,12 @@ func (s graphShape) kvViewBytes(il int, k bool) uint64 {
 	}
 	b := s.kvLayerBytes[il]
 	kl, vl := uint64(max(s.keyLen, 1)), uint64(max(s.valLen, 1))
-	if s.mla != nil && s.mla.absorbed {
-		return b // MLA: one latent cache read as K and V
+	if s.mla != nil && s.mla.absorbed && s.maskF16 {
+		return b // Ollama's engine, MLA: one latent cache read as K and V
 	}
+	// llama.cpp keeps a K and a V tensor per layer even for MLA (the latent +
+	// RoPE part as K, the latent as V: llama-kv-cache.cpp get_k/get_v), so a
+	// copy of a CPU layer's cache views to a GPU is K's and V's own size
 	if k {
 		return b * kl / (kl + vl)
 	}

@@ -19,10 +19,7 @@ import (
 // (internal/estimate sched.go), the MoE plans' included (expert tensors
 // placed in host memory, moveExperts); what is listed is where the replayed
 // graph of an architecture still differs from llama.cpp's.
-var knownMoEGaps = map[string]string{
-	// deepseek2 -ngl 4 -ts 3,1 (whole layers, no pipeline): GPU0 +3.3%
-	"moe-deepseek2/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "MLA over two GPUs at partial offload",
-}
+var knownMoEGaps = map[string]string{}
 
 // TestMoEOffloadMatchesRig runs fitbench's plan for every MoE model on
 // simulated GPUs sized so that every expert fits (one and two GPUs) and so
