@@ -15,10 +15,6 @@ import (
 // today, with the cause; logged, not failed (a listed case that matches is
 // reported so the list shrinks). Every other case must match exactly.
 var knownMoEFitGaps = map[string]string{
-	// step 2 cuts ⌈deficit ÷ KV bytes per cell⌉ cells; granite's cell is a
-	// few hundred bytes (1 KV head, Mamba layers hold no cells), so its
-	// hybrid-graph compute error (knownMoEGaps) moves n_ctx by ~950 cells
-	"moe-granite/ctx-cut": "n_ctx 6141 vs 5183 (hybrid compute in the deficit)",
 	// step 4, one more layer than fits whole: the probe with block 1's gate
 	// and down (and router) in RAM (UP) costs the rig 42 MiB against a 41 MiB
 	// target, the replay 40.1, so llama.cpp falls back to ATTN and fitbench
