@@ -261,7 +261,7 @@ func buildGraph(s graphShape) *graph {
 				kSrc = g.op(f32(kvh*s.keyLen, T), true, g.viewOf(qkv), pos)
 				vSrc = g.viewOf(qkv)
 			} else {
-				// graph order follows build_attn's explicit expands: q, k, v;
+				// graph order follows build_attn's explicit expands (below);
 				// qwen2's biases are added in place (llm_build_qwen2)
 				bias := func(t *gtensor, n int) *gtensor {
 					if !s.qkvBias {
@@ -271,10 +271,25 @@ func buildGraph(s graphShape) *graph {
 				}
 				q = bias(g.op(f32(qd, T), false, W(E, qd), norm), qd)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
-				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
-				vSrc = g.viewOf(v)
+				kv := func() {
+					k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
+					kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				}
+				if s.swaCells == 0 {
+					// build_attn over a plain KV cache (llm_graph_input_attn_kv)
+					// expands q, v, then k ("expand k later to enable rope
+					// fusion"); the iswa one q, k, v. Equal K and V sizes do
+					// not make the order free: K's rope is a new tensor (its
+					// source is a view), so V allocated first keeps K's rope
+					// out of the place K's matmul frees
+					v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
+					vSrc = g.viewOf(v)
+					kv()
+				} else {
+					kv()
+					v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
+					vSrc = g.viewOf(v)
+				}
 			}
 			if kSrc != nil {
 				g.setRows(il, g.viewOf(kSrc), kI) // set_rows into the cache
@@ -455,8 +470,18 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 		b.expert = true
 		return g.op(t.size, false, t, b, sel)
 	}
-	up := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnUp), x, sel), ff, ffnUp)
-	gate := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnGate), x, sel), ff, ffnGate)
+	var up, gate *gtensor
+	if s.normW {
+		// llama.cpp: the GLU reads (gate, up) and ggml_build_forward_expand
+		// visits its sources in order, so gate's matmul comes first, and is
+		// freed first (which decides how the freed blocks merge: the
+		// granitehybrid preset's second GPU was 12% over its replay)
+		gate = biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnGate), x, sel), ff, ffnGate)
+		up = biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnUp), x, sel), ff, ffnUp)
+	} else {
+		up = biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnUp), x, sel), ff, ffnUp)
+		gate = biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnGate), x, sel), ff, ffnGate)
+	}
 	act := g.op(up.size, false, gate, up)
 	down := biased(g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff, ffnDown), act, sel), s.nEmbd, ffnDown)
 	if w == nil {
