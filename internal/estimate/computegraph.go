@@ -263,7 +263,7 @@ func buildGraph(s graphShape) *graph {
 				kSrc = g.op(f32(kvh*s.keyLen, T), true, g.viewOf(qkv), pos)
 				vSrc = g.viewOf(qkv)
 			} else {
-				// graph order follows build_attn's explicit expands: q, k, v;
+				// graph order follows build_attn's explicit expands (below);
 				// qwen2's biases are added in place (llm_build_qwen2)
 				bias := func(t *gtensor, n int) *gtensor {
 					if !s.qkvBias {
@@ -273,10 +273,25 @@ func buildGraph(s graphShape) *graph {
 				}
 				q = bias(g.op(f32(qd, T), false, W(E, qd), norm), qd)
 				q = g.op(q.size, true, g.viewOf(q), pos)
-				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
-				kSrc = g.op(k.size, true, g.viewOf(k), pos)
-				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
-				vSrc = g.viewOf(v)
+				kv := func() {
+					k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
+					kSrc = g.op(k.size, true, g.viewOf(k), pos)
+				}
+				if s.swaCells == 0 {
+					// build_attn over a plain KV cache (llm_graph_input_attn_kv)
+					// expands q, v, then k ("expand k later to enable rope
+					// fusion"); the iswa one q, k, v. Equal K and V sizes do
+					// not make the order free: K's rope is a new tensor (its
+					// source is a view), so V allocated first keeps K's rope
+					// out of the place K's matmul frees
+					v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
+					vSrc = g.viewOf(v)
+					kv()
+				} else {
+					kv()
+					v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
+					vSrc = g.viewOf(v)
+				}
 			}
 			if kSrc != nil {
 				g.setRows(il, g.viewOf(kSrc), kI) // set_rows into the cache
@@ -489,7 +504,8 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 	if r != nil {
 		// llama.cpp: the GLU reads (gate, up) and ggml_build_forward_expand
 		// visits sources in order, so gate's matmul (and bias) comes first in
-		// ggml's node order (the rig's GGML_SCHED_DEBUG=2 node list)
+		// ggml's node order (the rig's GGML_SCHED_DEBUG=2 node list), and is
+		// freed first, which decides how the freed blocks merge
 		gate = mm(s.nEmbd, ff, ffnGate, x)
 		up = mm(s.nEmbd, ff, ffnUp, x)
 	} else {

@@ -14,12 +14,7 @@ import (
 // knownMoEFitGaps are MoE fit cases where fitbench's prediction differs
 // today, with the cause; logged, not failed (a listed case that matches is
 // reported so the list shrinks). Every other case must match exactly.
-var knownMoEFitGaps = map[string]string{
-	// step 2 cuts ⌈deficit ÷ KV bytes per cell⌉ cells; granite's cell is a
-	// few hundred bytes (1 KV head, Mamba layers hold no cells), so its
-	// hybrid-graph compute error (knownMoEGaps) moves n_ctx by ~950 cells
-	"moe-granite/ctx-cut": "n_ctx 6141 vs 5183 (hybrid compute in the deficit)",
-}
+var knownMoEFitGaps = map[string]string{}
 
 // hangAfter: a fit case that has not finished by then hangs (the others
 // take well under 10 s).
