@@ -31,22 +31,33 @@ type graphShape struct {
 	state       string // recurrent kind
 	stateDims   stateGraph
 	mla         *mlaGraph
-	gemmaNorms  bool // post-attention and post-FFN norms
-	fused       bool // fused QKV projection and fused up+gate FFN (phi3)
+	route       *moeRoute // llama.cpp's build_moe_ffn arguments (moeroute.go); nil = Ollama's engine
+	gemmaNorms  bool      // post-attention and post-FFN norms
+	fused       bool      // fused QKV projection and fused up+gate FFN (phi3)
 	// residualFirst: l_out = residual + FFN output in that operand order
 	// (profile.residualFirst)
 	residualFirst bool
-	embedScale    bool // the embeddings scaled by √n_embd (profile.embedScale)
 	qkNorm        bool // per-head RMS norms of Q and K before the rope (profile.qkNorm)
 	embedDup      bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut          int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
-	qkvBias       bool // q/k/v biases added after the projections (qwen2)
+	qkvBias       bool // q/k/v biases added after the projections (qwen2, gpt-oss)
+	outBias       bool // the attention output's bias (gpt-oss: build_attn's wo_b)
+	attnSinks     bool // attention sinks read by the attention op (gpt-oss)
+	// embedScale: the token embeddings are scaled before the first block —
+	// gemma by √n_embd (profile.embedScale), granite by its embedding_scale
+	// (llama.cpp src/models/granite-hybrid.cpp and llama-graph.cpp
+	// build_inp_embd). residualScale (granite): residual_scale scales each
+	// block's attention/Mamba output and its FFN output. Both are ggml_scale:
+	// in place unless the source is an output (under pipeline parallelism the
+	// embeddings' copy is one).
+	embedScale, residualScale bool
 
 	// Bytes of the weights and cache the ops read, for the scheduler's copies
 	// (sched.go): per block as stored (LayerBytes), the output matrix (the
 	// token embeddings when tied), the token embeddings, and each block's KV
 	// cache (K and V together, all streams).
 	layerBytes         []uint64
+	expertLayerBytes   []uint64 // of which expert tensors (gguf.Summary.ExpertLayerBytes)
 	outBytes, embBytes uint64
 	kvLayerBytes       []uint64
 	kvBPE              float64 // quantized KV cache: bytes per element (0 = F16/F32)
@@ -61,6 +72,8 @@ type graphShape struct {
 // build_mamba2_layer / build_shortconv_block; Ollama's nemotronh/lfm2).
 type stateGraph struct {
 	inProj, convCh, convK, inner, stateElems int
+	heads                                    int  // Mamba-2 heads (ssm.time_step_rank): dt's width
+	mamba2                                   bool // llama.cpp build_mamba2_layer (ssm.group_count set)
 }
 
 // mlaGraph: deepseek2's latent attention (llama.cpp llm_build_deepseek2).
@@ -113,11 +126,11 @@ func buildGraph(s graphShape) *graph {
 
 	tokens := in(uint64(T) * 4)
 	cur := g.getRows(f32(E, T), W(E, s.nVocab), tokens) // get_rows(tok_embd)
+	if s.embedScale {
+		cur = g.op(cur.size, true, cur) // build_inp_embd: ggml_scale(f_embedding_scale)
+	}
 	if s.embedDup {
 		cur = g.op(f32(E, T), false, cur) // Duplicate: GGML_OP_DUP, never in place
-	}
-	if s.embedScale {
-		cur = g.op(f32(E, T), true, cur) // ggml_scale: in place unless its source is an output
 	}
 	pos := in(uint64(T) * 4)
 	kIdx := in(uint64(T) * 8)
@@ -157,23 +170,48 @@ func buildGraph(s graphShape) *graph {
 	outIDs := in(uint64(T) * 4)
 
 	nL := len(s.headKV)
-	var sCopy *gtensor // s_copy_main: one input for every recurrent layer (build_rs_inp_impl)
+	var sCopy *gtensor  // s_copy_main: one input for every recurrent layer (build_rs_inp_impl)
+	var sExtra *gtensor // Mamba-2: s_copy_extra, the empty second view of s_copy
 	for il := 0; il < nL; il++ {
 		g.cur = il
 		isRec := il < len(s.recurrent) && s.recurrent[il]
 		var convState *gtensor
 		if isRec && s.rsGather && s.state != stateShortConv {
-			// llama.cpp's build_rs: clear one state in place, then gather the
-			// layer's conv states by s_copy_main. llama.cpp emits these before
-			// the previous block's tail (ggml_build_forward_expand order); kept
-			// in block order here, which the rig's two-GPU hybrid figures
-			// preferred (docs/ESTIMATES.md)
-			g.setRows(il) // ggml_scale_inplace(state_zero, 0)
-			if sCopy == nil {
-				sCopy = in(uint64(4 * ns))
-			}
+			// llama.cpp's build_rs (llama-graph.cpp): clear one state in
+			// place, then gather the layer's conv states by s_copy_main. Both
+			// are explicit ggml_build_forward_expand calls, while the previous
+			// block's tail (its experts' sum, shared expert, residual) is only
+			// reached later from this block's conv write: so in ggml's node
+			// order they come right after the previous block's last explicit
+			// expand (g.mark: its experts' views in build_moe_ffn, its cache
+			// or state writes), and the first block's before the embeddings.
+			// Over two devices the previous block's tail then runs on this
+			// block's device (the rig's GGML_SCHED_DEBUG=2 node list).
+			n0 := len(g.nodes)
 			d := s.stateDims
-			convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+			if d.mamba2 {
+				// s_copy (one I32 per state cell of the ubatch) is read
+				// through two views, s_copy_main and s_copy_extra (the states
+				// beyond the ubatch's sequences: none in the reserve), each a
+				// split input of its own; the empty gather and its copy back
+				// are zero-byte tensors, which ggml-alloc still allocates and
+				// frees (a zero-size free block changes later merges)
+				if sCopy == nil {
+					sIn := in(uint64(4 * ns))
+					sCopy, sExtra = g.viewOf(sIn), g.viewOf(sIn)
+					sExtra.size = 0
+				}
+				g.setRows(il) // ggml_scale_inplace(state_zero, 0)
+				convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+				g.setRows(il, g.getRows(0, g.cache(il, 0), sExtra)) // cpy(get_rows(states, s_copy_extra), s view)
+				g.moveToMark(n0)
+			} else {
+				g.setRows(il) // ggml_scale_inplace(state_zero, 0)
+				if sCopy == nil {
+					sCopy = in(uint64(4 * ns))
+				}
+				convState = g.getRows(uint64(4*d.convCh*max(d.convK-1, 0)*ns), g.cache(il, 0), sCopy)
+			}
 		}
 		inpSA := cur
 		norm := g.rmsNorm(f32(E, T), cur)
@@ -181,7 +219,7 @@ func buildGraph(s graphShape) *graph {
 		qd := s.nHead * s.keyLen
 		kvh := s.headKV[il]
 		if isRec {
-			cur = recurrentBlock(g, s, norm, W, N, convState)
+			cur = recurrentBlock(g, s, norm, W, N, convState, sCopy, sExtra)
 			if kvh > 0 { // falcon-h1 style layers also attend; not modelled apart
 				kvh = 0
 			}
@@ -247,7 +285,7 @@ func buildGraph(s graphShape) *graph {
 				kSrc = g.op(f32(kvh*s.keyLen, T), true, g.viewOf(qkv), pos)
 				vSrc = g.viewOf(qkv)
 			} else {
-				// graph order follows build_attn's explicit expands: q, k, v;
+				// graph order follows build_attn's explicit expands (below);
 				// qwen2's biases are added in place (llm_build_qwen2)
 				bias := func(t *gtensor, n int) *gtensor {
 					if !s.qkvBias {
@@ -257,14 +295,30 @@ func buildGraph(s graphShape) *graph {
 				}
 				q = bias(g.op(f32(qd, T), false, W(E, qd), norm), qd)
 				q = rope(q)
-				k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
-				kSrc = rope(k)
-				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
-				vSrc = g.viewOf(v)
+				kv := func() {
+					k := bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen)
+					kSrc = rope(k)
+				}
+				if s.swaCells == 0 {
+					// build_attn over a plain KV cache (llm_graph_input_attn_kv)
+					// expands q, v, then k ("expand k later to enable rope
+					// fusion"); the iswa one q, k, v. Equal K and V sizes do
+					// not make the order free: K's rope is a new tensor (its
+					// source is a view), so V allocated first keeps K's rope
+					// out of the place K's matmul frees
+					v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
+					vSrc = g.viewOf(v)
+					kv()
+				} else {
+					kv()
+					v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
+					vSrc = g.viewOf(v)
+				}
 			}
 			if kSrc != nil {
 				g.setRows(il, g.viewOf(kSrc), kI) // set_rows into the cache
 				g.setRows(il, g.viewOf(vSrc), vI)
+				g.mark = len(g.nodes) // build_attn expands the cache writes
 			}
 			mf, mu, cells := maskF, &maskUse, s.nKV
 			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
@@ -281,11 +335,18 @@ func buildGraph(s graphShape) *graph {
 			kc, vc := g.cache(il, s.kvViewBytes(il, true)), g.cache(il, s.kvViewBytes(il, false))
 			kc.ne0, kc.bpe, vc.ne0, vc.bpe = s.keyLen, s.kvBPE, s.valLen, s.kvBPE
 			var att *gtensor
+			var sinks *gtensor
+			if s.attnSinks {
+				// gpt-oss: the attention reads attn_sinks (F32, one per head;
+				// ggml_flash_attn_ext_add_sinks / ggml_soft_max_add_sinks), a
+				// weight: in host memory it starts a new split (sched.go pass 5)
+				sinks = N(s.nHead)
+			}
 			if s.flashAttn {
-				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu)
+				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu, sinks)
 			} else {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
-				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
+				kq = g.op(kq.size, true, kq, *mu, sinks) // soft_max_ext, in place
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, vc, kq)
 				if s.maskF16 && s.mla != nil && s.mla.absorbed {
 					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
@@ -298,6 +359,9 @@ func buildGraph(s graphShape) *graph {
 				att = g.op(up.size, false, g.viewOf(up))                                                             // cont(permute)
 			}
 			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T)), E), g.viewOf(att)) // wo
+			if s.outBias {
+				cur = g.op(cur.size, true, cur, N(E)) // build_attn: + wo_b
+			}
 		} else if !isRec {
 			cur = norm // layer without attention: modelled as pass-through
 		}
@@ -324,8 +388,13 @@ func buildGraph(s graphShape) *graph {
 			if llamaOrder && kvh > 0 {
 				postNorm(rows)
 			}
+			if s.residualScale {
+				cur = g.op(cur.size, true, cur)
+			}
 			inpSA = g.getRows(f32(E, rows), inpSA, outIDs)
 			g.rows = rows
+		} else if s.residualScale {
+			cur = g.op(cur.size, true, cur) // granite's build_layer_ffn: scale, then add
 		}
 		ffnInp := g.op(f32(E, rows), true, cur, inpSA)
 		fn := g.rmsNorm(f32(E, rows), ffnInp)
@@ -361,6 +430,9 @@ func buildGraph(s graphShape) *graph {
 		if s.gemmaNorms {
 			out = g.rmsNorm(f32(E, rows), out)
 			out = g.op(f32(E, rows), true, out, N(E))
+		}
+		if s.residualScale {
+			out = g.op(out.size, true, out)
 		}
 		if s.residualFirst {
 			cur = g.op(f32(E, rows), true, ffnInp, out)
@@ -403,20 +475,42 @@ func ffnW(w *gtensor, p ffnPart) *gtensor {
 }
 
 // moeFFN models llama.cpp's build_moe_ffn: router logits and probabilities per
-// expert, then the selected experts' up/gate/down over the used experts.
+// expert, then the selected experts' gate/up/down over the used experts. With
+// s.route (llama.cpp) the ops between the router and the experts are the ones
+// build_moe_ffn adds for the architecture's arguments (moeroute.go); without
+// (Ollama's engine), its own node list.
 func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *gtensor, N func(int) *gtensor) *gtensor {
 	f32 := func(a, b, c int) uint64 { return uint64(4 * a * b * c) }
-	logits := g.op(f32(s.nExpert, rows, 1), false, ffnW(W(s.nEmbd, s.nExpert), ffnRouter), in)
-	probs := g.op(logits.size, false, logits) // soft_max
+	r := s.route
+	// the router (ffn_gate_inp) stays F32: llama-quant.cpp never quantizes
+	// it, so a copy of it to another device is 4 bytes per weight
+	router := ffnW(N(s.nEmbd*s.nExpert), ffnRouter)
+	router.ne0 = s.nEmbd
+	logits := g.op(f32(s.nExpert, rows, 1), false, router, in)
+	if r != nil && r.routerBias {
+		logits = g.op(logits.size, true, logits, ffnW(N(s.nExpert), ffnRouter)) // + ffn_gate_inp_b
+	}
+	probs := logits // LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX_WEIGHT: the logits as they are
+	switch {
+	case r == nil:
+		probs = g.op(logits.size, false, logits) // Ollama's engine: its soft_max
+	case r.gating != gatingSoftmaxWeight:
+		probs = g.op(logits.size, true, logits) // soft_max / sigmoid (in place: ggml_op_can_inplace)
+	}
+	selIn := probs
+	if r != nil && r.probsBias {
+		selIn = g.op(probs.size, true, probs, N(s.nExpert)) // + exp_probs_b (DeepSeek V3)
+	}
 	// ggml_top_k is an argsort of all experts ([n_expert, rows] i32) viewed
 	// down to the used ones (llama-graph.cpp build_moe_ffn; Ollama's TopK)
-	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, probs))
+	sel := g.viewOf(g.op(uint64(4*s.nExpert*rows), false, selIn))
 	var w *gtensor
-	if !s.maskF16 {
+	if r != nil {
 		// llama.cpp expands the routing weights before the experts
-		// (llama-graph.cpp build_moe_ffn); Ollama's engine reaches them only
-		// from the final multiply, after the down projection (its node list).
-		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
+		// (llama-graph.cpp build_moe_ffn: "call early so that topk-moe can be
+		// used"); Ollama's engine reaches them only from the final multiply,
+		// after the down projection (its node list).
+		w = r.weights(g, g.getRows(f32(1, s.expertUsed, rows), g.viewOf(probs), sel), rows)
 	}
 	x := g.viewOf(in)
 	ff := s.nFF
@@ -429,23 +523,64 @@ func moeFFN(g *graph, s graphShape, in *gtensor, rows int, W func(ne0, n int) *g
 		return w
 	}
 	// the experts' biases ([width, n_expert] F32, named ffn_*_exps.bias, so
-	// --n-cpu-moe moves them with the experts): ggml_add_id, a new tensor
+	// --n-cpu-moe moves them with the experts): ggml_add_id, which ggml-alloc
+	// runs in place when it can (ggml_op_can_inplace); CUDA's offload_op
+	// counts its rows (get_op_batch_size: ggml_nrows, used experts × tokens)
 	biased := func(t *gtensor, width int, part ffnPart) *gtensor {
 		if !s.expertBias {
 			return t
 		}
 		b := ffnW(N(width*s.nExpert), part)
 		b.expert = true
-		return g.op(t.size, false, t, b, sel)
+		t = g.op(t.size, true, t, b, sel)
+		t.batch = s.expertUsed * rows
+		return t
 	}
-	up := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnUp), x, sel), ff, ffnUp)
-	gate := biased(g.op(f32(ff, s.expertUsed, rows), false, X(s.nEmbd, ffnGate), x, sel), ff, ffnGate)
+	mm := func(ne0, width int, part ffnPart, src *gtensor) *gtensor {
+		return biased(g.op(f32(width, s.expertUsed, rows), false, X(ne0, part), src, sel), width, part)
+	}
+	var up, gate *gtensor
+	if r != nil {
+		// llama.cpp: the GLU reads (gate, up) and ggml_build_forward_expand
+		// visits sources in order, so gate's matmul (and bias) comes first in
+		// ggml's node order (the rig's GGML_SCHED_DEBUG=2 node list), and is
+		// freed first, which decides how the freed blocks merge
+		gate = mm(s.nEmbd, ff, ffnGate, x)
+		up = mm(s.nEmbd, ff, ffnUp, x)
+	} else {
+		up = mm(s.nEmbd, ff, ffnUp, x)
+		gate = mm(s.nEmbd, ff, ffnGate, x)
+	}
 	act := g.op(up.size, false, gate, up)
-	down := biased(g.op(f32(s.nEmbd, s.expertUsed, rows), false, X(ff, ffnDown), act, sel), s.nEmbd, ffnDown)
+	down := mm(ff, s.nEmbd, ffnDown, act)
 	if w == nil {
 		w = g.op(f32(1, s.expertUsed, rows), false, g.viewOf(probs), sel)
 	}
 	exp := g.op(down.size, true, down, w)
+	if s.rsGather && s.stateDims.mamba2 {
+		// build_moe_ffn expands one view per used expert (experts->nb[2]
+		// apart, so a copy to another device is about exp's size:
+		// ggml_dup_tensor_layout) and sums them with n_expert_used−1 adds;
+		// in ggml's node order the adds come only after the next block's
+		// explicit expands (g.mark), which for a Mamba-2 block are its
+		// build_rs ops: on two devices the sum runs on the next block's
+		// device, with every view copied there
+		used := max(s.expertUsed, 1)
+		views := make([]*gtensor, used)
+		for i := range views {
+			views[i] = g.viewOf(exp)
+			views[i].size = uint64(4 * s.nEmbd * (used*(rows-1) + 1))
+		}
+		g.mark = len(g.nodes)
+		if used == 1 {
+			return g.op(f32(s.nEmbd, rows, 1), false, views[0]) // ggml_cont
+		}
+		sum := g.op(f32(s.nEmbd, rows, 1), true, views[0], views[1])
+		for _, v := range views[2:] {
+			sum = g.op(sum.size, true, sum, v)
+		}
+		return sum
+	}
 	return g.op(f32(s.nEmbd, rows, 1), false, g.viewOf(exp))
 }
 
@@ -458,9 +593,12 @@ func (s graphShape) kvViewBytes(il int, k bool) uint64 {
 	}
 	b := s.kvLayerBytes[il]
 	kl, vl := uint64(max(s.keyLen, 1)), uint64(max(s.valLen, 1))
-	if s.mla != nil && s.mla.absorbed {
-		return b // MLA: one latent cache read as K and V
+	if s.mla != nil && s.mla.absorbed && s.maskF16 {
+		return b // Ollama's engine, MLA: one latent cache read as K and V
 	}
+	// llama.cpp keeps a K and a V tensor per layer even for MLA (the latent +
+	// RoPE part as K, the latent as V: llama-kv-cache.cpp get_k/get_v), so a
+	// copy of a CPU layer's cache views to a GPU is K's and V's own size
 	if k {
 		return b * kl / (kl + vl)
 	}
@@ -479,10 +617,13 @@ func maxInt(xs []int) int {
 // the conv over [conv_kernel−1+T] columns, the scan/conv output, the gate and
 // the output projection (llama.cpp build_mamba2_layer, build_shortconv_block;
 // Ollama model/models/nemotronh, lfm2). The state itself lives in the cache.
-func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState *gtensor) *gtensor {
+func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState, sCopy, sExtra *gtensor) *gtensor {
 	T := s.nTok
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
+	if s.rsGather && d.mamba2 && convState != nil {
+		return mamba2Block(g, s, in, W, N, convState, sCopy, sExtra)
+	}
 	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), in)
 	// the conv reads the layer's conv state (a cache tensor) joined with x
 	if convState == nil {
@@ -517,4 +658,61 @@ func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gte
 		y = g.op(y.size, true, y, N(d.inner)) // group norm
 	}
 	return g.op(f32(s.nEmbd, T), false, W(d.inner, s.nEmbd), y)
+}
+
+// mamba2Block is llama.cpp's build_mamba2_layer (src/models/graph-context-
+// mamba.cpp) node by node, in ggml's order (GGML_SCHED_DEBUG=2 on the rig):
+// in_proj; the conv input (the gathered conv states joined with xBC) and its
+// last d_conv−1 columns written back; build_rs of the SSM state (its
+// state_zero clear); ssm_conv, bias, silu; dt = cont(view) + dt_bias; the scan
+// (reading the state, x/B/C views of xBC, dt, A and s_copy_main); the final
+// states written back; y = scan + x·D, swiglu with cont(z), the grouped
+// rms_norm over a reshape (a new tensor) times its weight, out_proj; the
+// result is reshaped (a view, so the next op never reuses it in place).
+func mamba2Block(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtensor, N func(int) *gtensor, convState, sCopy, sExtra *gtensor) *gtensor {
+	T := s.nTok
+	d := s.stateDims
+	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
+	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), g.viewOf(in))
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.viewOf(convState), g.viewOf(proj))
+	g.setRows(g.cur, g.viewOf(conv)) // ggml_cpy(last_conv, conv_states_all view)
+	g.setRows(g.cur)                 // build_rs of the SSM state: ggml_scale_inplace(state_zero)
+	g.mark = len(g.nodes)
+	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1))) // ssm_conv
+	cx = g.op(cx.size, true, cx, N(d.convCh))                              // + conv1d bias
+	cx = g.op(cx.size, true, cx)                                           // silu
+	dt := g.op(f32(max(d.heads, 1), T), false, g.viewOf(proj))             // cont(dt)
+	dt = g.op(dt.size, true, dt, N(max(d.heads, 1)))                       // + dt_bias
+	// CUDA's offload_op counts rows (get_op_batch_size: ggml_nrows); the
+	// scan's result is one row, so at partial offload the scan of a CPU
+	// layer stays on the CPU with its inputs copied there
+	scan := g.op(uint64(4*(d.inner*T+d.stateElems)), false, g.cache(g.cur, 0), g.viewOf(cx), dt, N(max(d.heads, 1)), g.viewOf(cx), g.viewOf(cx), sCopy)
+	scan.batch = 1
+	g.setRows(g.cur, g.getRows(0, g.cache(g.cur, 0), sExtra)) // build_rs: the extra states (none)
+	g.setRows(g.cur, g.viewOf(scan))                          // store the last states (ggml_cpy into the cache)
+	g.mark = len(g.nodes)
+	z := g.op(f32(d.inner, T), false, g.viewOf(proj))           // cont(z)
+	xd := g.op(f32(d.inner, T), true, g.viewOf(cx), N(d.heads)) // x · D
+	yv := g.viewOf(scan)                                        // y: the scan's first d_inner × T floats
+	yv.size = f32(d.inner, T)
+	y := g.op(f32(d.inner, T), true, yv, xd) // y + x·D (in place of x·D)
+	y = g.op(f32(d.inner, T), false, z, y)   // swiglu_split(cont(z), y)
+	y = g.rmsNorm(y.size, g.viewOf(y))       // grouped rms_norm of a reshape
+	y = g.op(y.size, true, y, N(d.inner))
+	out := g.op(f32(s.nEmbd, T), false, W(d.inner, s.nEmbd), g.viewOf(y))
+	return g.viewOf(out)
+}
+
+// moveToMark moves the nodes added since n0 to g.mark, where ggml's
+// depth-first ggml_build_forward_expand puts them (see buildGraph), and
+// advances the mark past them.
+func (g *graph) moveToMark(n0 int) {
+	if g.mark >= n0 {
+		g.mark = len(g.nodes)
+		return
+	}
+	moved := append([]*gtensor(nil), g.nodes[n0:]...)
+	g.nodes = g.nodes[:n0]
+	g.nodes = append(g.nodes[:g.mark], append(moved, g.nodes[g.mark:]...)...)
+	g.mark += len(moved)
 }

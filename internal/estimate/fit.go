@@ -157,6 +157,16 @@ func PredictLlamaFit(f LlamaFitInput) LlamaFit {
 			d := p.devices[i]
 			used[i] = d.WeightsBytes + d.KVBytes + d.ComputeBytes
 			kv[i] = d.KVBytes
+			// the probe loads with no_alloc, which the KV cache honours but
+			// llama_memory_recurrent does not (llama-memory-recurrent.cpp
+			// allocates its RS buffers regardless; the rig's probe log:
+			// "KV buffer size = 0.00 MiB", "RS buffer size = 0.53 MiB"): the
+			// free memory the probe reads (dmds_full[id].free, which every
+			// later step's targets use) already lacks this state, which its
+			// projected use counts again
+			if i < len(p.devState) {
+				free[i] -= int64(p.devState[i])
+			}
 		}
 	}
 	var sumFree, sumCtx int64

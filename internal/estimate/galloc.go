@@ -1,5 +1,7 @@
 package estimate
 
+import "fmt"
+
 // A small model of ggml's graph allocator (ggml-alloc.c, ggml_gallocr with its
 // dynamic best-fit tallocr). llama.cpp sizes its compute buffer by running that
 // allocator over the worst-case graph; replaying the same algorithm over the same
@@ -46,6 +48,10 @@ type graph struct {
 	rows    int        // rows of the ops being added (the batch; fewer after out_ids)
 	nTok    int        // tokens of the ubatch the graph is reserved for
 	cur     int        // layer the weights being added belong to
+	// mark is where ggml's node order stands after the last explicit
+	// ggml_build_forward_expand (nodes built but not yet expanded follow it
+	// only when something later reaches them); see moveToMark
+	mark int
 }
 
 func (g *graph) add(t *gtensor) *gtensor {
@@ -104,13 +110,25 @@ func (g *graph) setRows(il int, srcs ...*gtensor) {
 // input layer's matrix is token_embd, the output layer's the output matrix
 // (token_embd when tied).
 func (g *graph) setWeightSizes(s graphShape) {
+	// a block's expert tensors (ffn_*_exps) often have their own type (a
+	// Q4_0 or MXFP4 expert beside Q8_0 attention): they share the block's
+	// expert bytes (gguf.Summary.ExpertLayerBytes), the other matrices the
+	// rest, so a copied expert matrix has its own size
+	type key struct {
+		layer  int
+		expert bool
+	}
 	type acc struct{ f32, elems uint64 }
-	per := map[int]*acc{}
+	expertPart := func(w *gtensor) bool {
+		return w.expert && w.layer >= 0 && w.layer < len(s.expertLayerBytes) && s.expertLayerBytes[w.layer] > 0
+	}
+	per := map[key]*acc{}
 	for _, w := range g.weights {
-		a := per[w.layer]
+		k := key{w.layer, expertPart(w)}
+		a := per[k]
 		if a == nil {
 			a = &acc{}
-			per[w.layer] = a
+			per[k] = a
 		}
 		if w.small {
 			a.f32 += 4 * w.size
@@ -124,7 +142,8 @@ func (g *graph) setWeightSizes(s graphShape) {
 			w.size *= 4
 			continue
 		}
-		a := per[w.layer]
+		exp := expertPart(w)
+		a := per[key{w.layer, exp}]
 		elems := w.size
 		var total uint64
 		switch {
@@ -132,8 +151,15 @@ func (g *graph) setWeightSizes(s graphShape) {
 			total = s.embBytes
 		case w.layer >= nL:
 			total = s.outBytes
+		case exp:
+			e := s.expertLayerBytes[w.layer]
+			total = e - min(a.f32, e)
 		case w.layer < len(s.layerBytes):
-			total = s.layerBytes[w.layer] - min(a.f32, s.layerBytes[w.layer])
+			b := s.layerBytes[w.layer]
+			if w.layer < len(s.expertLayerBytes) {
+				b -= min(s.expertLayerBytes[w.layer], b)
+			}
+			total = b - min(a.f32, b)
 		}
 		if a.elems > 0 {
 			w.size = uint64(float64(total) * float64(w.size) / float64(a.elems))
@@ -258,6 +284,7 @@ func (g *graph) peak() uint64 {
 // Returns each buffer's size.
 func (g *graph) peaks(leafs []*gtensor, align []uint64) []uint64 {
 	bufs := make([]*dynAlloc, len(align))
+	at := -1 // the node being allocated (schedTrace)
 	for i, al := range align {
 		bufs[i] = newDynAlloc(al)
 	}
@@ -289,7 +316,15 @@ func (g *graph) peaks(leafs []*gtensor, align []uint64) []uint64 {
 			}
 		}
 		t.backend = buf
+		before := bufs[buf].max
+		var freeBefore []freeBlock
+		if schedTrace != nil {
+			freeBefore = append(freeBefore, bufs[buf].free...)
+		}
 		t.offset = bufs[buf].alloc(t.size)
+		if schedTrace != nil && bufs[buf].max > before {
+			fmt.Fprintf(schedTrace, "alloc b%d grows to %d (%s %d at %d, node #%d) free before %v\n", buf, bufs[buf].max, traceKind(t), t.size, t.offset, at, freeBefore)
+		}
 	}
 	release := func(t *gtensor) {
 		if t.output {
@@ -315,7 +350,8 @@ func (g *graph) peaks(leafs []*gtensor, align []uint64) []uint64 {
 			}
 		}
 	}
-	for _, n := range g.nodes {
+	for i, n := range g.nodes {
+		at = i
 		for _, s := range n.srcs {
 			allocate(s, n.backend)
 		}

@@ -26,6 +26,7 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		slidingLayers: s.SlidingLayers, nFFExp: a.ExpertFFLength, gemmaNorms: p.gemmaNorms, fused: p.fused, residualFirst: p.residualFirst, embedScale: p.embedScale, qkNorm: p.qkNorm}
 	// what the scheduler replay copies between devices (sched.go)
 	sh.layerBytes = s.LayerBytes
+	sh.expertLayerBytes = s.ExpertLayerBytes
 	sh.embBytes = s.TokenEmbdBytes
 	sh.outBytes = s.OutputBytes - min(s.OutputBytes, uint64(4*s.EmbeddingLength)) // output_norm is F32
 	if s.OutputTied {
@@ -33,9 +34,20 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	}
 	sh.kvLayerBytes = cl.perLayer
 	sh.qkvBias = s.Architecture == "qwen2" // llm_build_qwen2: bq, bk, bv
+	if (s.Architecture == "gpt-oss" || s.Architecture == "gptoss") && path != PathOllamaEngine {
+		// llm_build_openai_moe_iswa (src/models/openai-moe-iswa.cpp): bq, bk,
+		// bv, bo and the attention sinks
+		sh.qkvBias, sh.outBias, sh.attnSinks = true, true, true
+	}
 	// llm_build_openai_moe: build_moe_ffn with up/gate/down expert biases
 	sh.expertBias = s.Architecture == "gpt-oss" && path != PathOllamaEngine
 	sh.rsGather = path != PathOllamaEngine // llama.cpp's build_rs (llama-graph.cpp)
+	if s.Architecture == "granitehybrid" && path != PathOllamaEngine {
+		// src/models/granite-hybrid.cpp: the multipliers when set (its
+		// build_moe_ffn arguments are in moeRoutes)
+		sh.embedScale = a.EmbeddingScale != 0
+		sh.residualScale = a.ResidualScale != 0
+	}
 	if cl.swaCells > 0 {
 		// llama.cpp's iswa cache feeds the sliding layers their own mask input
 		// (llm_graph_input_attn_kv_iswa: self_kq_mask_swa), sized by the SWA
@@ -58,6 +70,9 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		// (kvcache/wrapper.go StartForward).
 	}
 	if s.ExpertCount > 0 {
+		if path != PathOllamaEngine {
+			sh.route = moeRouteFor(s) // build_moe_ffn's arguments (moeroute.go)
+		}
 		if a.ExpertSharedFFLength > 0 {
 			sh.nFFShared = a.ExpertSharedFFLength
 		} else if a.ExpertSharedCount > 0 {
@@ -78,7 +93,8 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.state = p.state
 		conv, st := stateRowElems(s, p, path == PathOllamaEngine)
 		d := stateGraph{convK: max(a.SSMConvKernel, a.ShortConvLCache), inner: a.SSMInnerSize,
-			stateElems: int(st) * max(l.NSeq, 1)}
+			stateElems: int(st) * max(l.NSeq, 1), heads: a.SSMTimeStepRank,
+			mamba2: p.state == stateMamba && a.SSMGroupCount > 0}
 		switch p.state {
 		case stateShortConv:
 			d.convCh = s.EmbeddingLength

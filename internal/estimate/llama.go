@@ -15,6 +15,8 @@ type llamaPlan struct {
 	path    string // engine path (PathOllamaEngine, …)
 	prof    archProfile
 	state   uint64 // recurrent state bytes inside the KV figures
+	// devState is each device's part of state (llama.cpp's RS buffer on it)
+	devState []uint64
 	// computeSingle: for MoE models under pipeline parallelism, each
 	// device's compute buffer without it (n_copies = 1), which tensor
 	// overrides (-ot, --n-cpu-moe) imply.
@@ -154,6 +156,7 @@ func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 		return d
 	}
 	cl := cacheBytes(in, prof, path, lay, ctx, ct, flash)
+	devState := make([]uint64, len(devs))
 	sizes := make([]uint64, nL+1)
 	for il := 0; il < nL; il++ {
 		d := at(il)
@@ -165,6 +168,9 @@ func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 			devs[d].WeightsBytes += s.GPULayerPad[il] // CUDA row padding and alignment
 		}
 		devs[d].KVBytes += cl.perLayer[il]
+		if il < len(cl.statePer) {
+			devState[d] += cl.statePer[il]
+		}
 		if d != cpu {
 			devs[d].KVBytes += cudaKVPad(s, prof, ct, il)
 		}
@@ -276,7 +282,7 @@ func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 		d := &devs[i]
 		d.TotalBytes = d.WeightsBytes + d.KVBytes + d.ComputeBytes + d.OutputBytes + d.OverheadBytes
 	}
-	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state,
+	return llamaPlan{ngl: ngl, devices: devs, flash: flash, lay: lay, path: path, prof: prof, state: cl.state, devState: devState,
 		computeSingle: single, layerSizes: sizes}
 }
 

@@ -1,5 +1,7 @@
 package estimate
 
+import "fmt"
+
 // A replay of ggml's backend scheduler (ggml_backend_sched_split_graph in
 // ggml/src/ggml-backend.cpp of the ggml vendored by Ollama v0.17.4) over the
 // reserve graph of computegraph.go, followed by the allocator replay
@@ -295,7 +297,18 @@ func (g *graph) schedule(c schedConf) []uint64 {
 
 	// the graph copy: each split's input dependencies and copies, then its nodes
 	var nodes, leafs []*gtensor
-	for _, s := range splits {
+	var starts map[int]string
+	if schedTrace != nil {
+		starts = map[int]string{}
+	}
+	for si, s := range splits {
+		if starts != nil {
+			var in []string
+			for _, t := range s.inputs {
+				in = append(in, traceKind(t)+" "+traceSize(t.size))
+			}
+			starts[len(nodes)] = fmt.Sprintf("#%d: b%d # %d inputs: %v", si, s.backend, len(s.inputs), in)
+		}
 		for _, in := range s.inputs {
 			nodes = append(nodes, &gtensor{dep: true, srcs: []*gtensor{in}, backend: backendOf(in)})
 			nodes = append(nodes, cp[key{in, s.backend}][0])
@@ -313,6 +326,9 @@ func (g *graph) schedule(c schedConf) []uint64 {
 		}
 	}
 	g.nodes = nodes
+	if starts != nil {
+		traceNodes(schedTrace, nodes, starts)
+	}
 	align := make([]uint64, nb)
 	for b := range align {
 		align[b] = gpuAlign

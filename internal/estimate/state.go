@@ -104,6 +104,9 @@ func stateRowElems(s gguf.Summary, p archProfile, ollama bool) (conv, rec uint64
 type cacheLayout struct {
 	perLayer []uint64
 	state    uint64 // of which recurrent state (reported in notes)
+	// statePer is each layer's part of perLayer that is recurrent state
+	// (llama.cpp's RS buffer), for llama_params_fit's probe (fit.go)
+	statePer []uint64
 	// cells the graph attends over on full and on sliding layers (reserve graph)
 	cells, swaCells int
 }
@@ -114,7 +117,7 @@ func cacheBytes(in Input, p archProfile, path string, lay ctxLayout, ctxSeq int,
 	s := in.Summary
 	rec := recurrentLayers(s, p)
 	att := attentionLayers(s, rec)
-	out := cacheLayout{perLayer: make([]uint64, s.BlockCount)}
+	out := cacheLayout{perLayer: make([]uint64, s.BlockCount), statePer: make([]uint64, s.BlockCount)}
 	if path == PathOllamaEngine {
 		return ollamaCache(in, p, rec, att, lay, ctxSeq, ct, flash)
 	}
@@ -142,6 +145,7 @@ func cacheBytes(in Input, p archProfile, path string, lay ctxLayout, ctxSeq int,
 			c, r := stateRowElems(s, p, false)
 			b := (c + r) * 4 * uint64(max(lay.NSeq, 1)) // F32, mem_size = max(1, n_seq_max)
 			out.perLayer[i] += b
+			out.statePer[i] = b
 			out.state += b
 		}
 		if !att[i] {

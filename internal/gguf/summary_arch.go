@@ -1,5 +1,7 @@
 package gguf
 
+import "strings"
+
 // ArchParams are the hyperparameters beyond the llama shape that decide memory
 // for today's architectures. Every field is the GGUF key named beside it; zero
 // means the key is absent. The engine rules that use them live in
@@ -28,10 +30,22 @@ type ArchParams struct {
 	ExpertSharedCount    int `json:"expert_shared_count,omitempty"`     // {arch}.expert_shared_count
 	ExpertSharedFFLength int `json:"expert_shared_ff_length,omitempty"` // {arch}.expert_shared_feed_forward_length
 	LeadingDenseBlocks   int `json:"leading_dense_blocks,omitempty"`    // {arch}.leading_dense_block_count
+	// How the router's probabilities become expert weights (llama.cpp
+	// build_moe_ffn): the gating function (1 softmax, 2 sigmoid; 0 = the
+	// architecture's default), whether the weights are normalised, and
+	// whether the file has a selection bias per expert (exp_probs_b).
+	ExpertGatingFunc  int  `json:"expert_gating_func,omitempty"`  // {arch}.expert_gating_func
+	ExpertWeightsNorm bool `json:"expert_weights_norm,omitempty"` // {arch}.expert_weights_norm
+	ExpertProbsBias   bool `json:"expert_probs_bias,omitempty"`   // a blk.N.exp_probs_b.bias tensor
 
 	// FeedForwardPerLayer is {arch}.feed_forward_length when it is an array
 	// (nemotron_h: 0 on attention and Mamba layers, >0 on MLP-only layers).
 	FeedForwardPerLayer []int `json:"ff_per_layer,omitempty"`
+
+	// Granite's multipliers: llama.cpp scales the embeddings and every
+	// block's residual branches by them (a graph op each when set).
+	EmbeddingScale float64 `json:"embedding_scale,omitempty"` // {arch}.embedding_scale
+	ResidualScale  float64 `json:"residual_scale,omitempty"`  // {arch}.residual_scale
 
 	ChunkSize             int `json:"chunk_size,omitempty"`              // {arch}.attention.chunk_size (llama4)
 	FullAttentionInterval int `json:"full_attention_interval,omitempty"` // {arch}.full_attention_interval (qwen3next)
@@ -63,8 +77,20 @@ func archParams(f *File, arch string, s *Summary) {
 	a.ExpertSharedCount = get("expert_shared_count")
 	a.ExpertSharedFFLength = get("expert_shared_feed_forward_length")
 	a.LeadingDenseBlocks = get("leading_dense_block_count")
+	a.ExpertGatingFunc = get("expert_gating_func")
+	if v, ok := f.Get(arch + ".expert_weights_norm"); ok {
+		a.ExpertWeightsNorm, _ = v.Bool()
+	}
+	for _, t := range f.Tensors {
+		if strings.HasSuffix(t.Name, ".exp_probs_b.bias") {
+			a.ExpertProbsBias = true
+			break
+		}
+	}
 	a.ChunkSize = get("attention.chunk_size")
 	a.FullAttentionInterval = get("full_attention_interval")
+	a.EmbeddingScale, _ = f.GetFloat(arch + ".embedding_scale")
+	a.ResidualScale, _ = f.GetFloat(arch + ".residual_scale")
 	if v, ok := f.Get(arch + ".feed_forward_length"); ok {
 		if xs, ok := v.Ints(); ok && v.Type == ValArray {
 			a.FeedForwardPerLayer = make([]int, s.BlockCount)

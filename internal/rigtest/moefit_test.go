@@ -14,21 +14,7 @@ import (
 // knownMoEFitGaps are MoE fit cases where fitbench's prediction differs
 // today, with the cause; logged, not failed (a listed case that matches is
 // reported so the list shrinks). Every other case must match exactly.
-var knownMoEFitGaps = map[string]string{
-	// step 2 cuts ⌈deficit ÷ KV bytes per cell⌉ cells; granite's cell is a
-	// few hundred bytes (1 KV head, Mamba layers hold no cells), so its
-	// hybrid-graph compute error (knownMoEGaps) moves n_ctx by ~950 cells
-	"moe-granite/ctx-cut": "n_ctx 6141 vs 5183 (hybrid compute in the deficit)",
-	// step 4, one more layer than fits whole: the probe with block 1's gate
-	// and down (and router) in RAM (UP) costs the rig 42 MiB against a 41 MiB
-	// target, the replay 40.1, so llama.cpp falls back to ATTN and fitbench
-	// keeps UP. Its compute buffer is the difference: the rig 18.51 MiB, the
-	// replay 16.01 (as for ATTN, where both say 16.01), though the replay's
-	// splits are llama.cpp's (11 and 10 at 512 and 1 tokens, the rig's "graph
-	// splits"): with up_exps on the GPU the gate copy lands elsewhere in the
-	// rig's buffer — not yet explained
-	"moe-qwen3/experts-most": "block 1 UP vs ATTN (UP probe compute 18.51 vs 16.01 MiB)",
-}
+var knownMoEFitGaps = map[string]string{}
 
 // hangAfter: a fit case that has not finished by then hangs (the others
 // take well under 10 s).
