@@ -31,8 +31,6 @@ var knownMoEGaps = map[string]string{
 	// layers' weights and sliding-window cache views copied in
 	"moe-gptoss/1gpu-cpu-moe ctx=2048 np=1 whole-layers GPU0":     "gpt-oss partial offload: copied CPU-layer inputs",
 	"moe-gptoss/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "gpt-oss partial offload: copied CPU-layer inputs",
-	// deepseek2 -ngl 4 -ts 3,1 (whole layers, no pipeline): GPU0 +3.3%
-	"moe-deepseek2/2gpu-cpu-moe-2:1 ctx=2048 np=1 whole-layers GPU0": "MLA over two GPUs at partial offload",
 }
 
 // TestMoEOffloadMatchesRig runs fitbench's plan for every MoE model on
