@@ -46,13 +46,7 @@ type KnownMismatch struct {
 // GGML_SCHED_DEBUG=2 node lists); 46 of 56 cases have the engine's compute
 // buffer within 0.01% (the llama.cpp runner prints MiB with 2 decimals).
 // Causes not yet traced are said so.
-var KnownMismatches = []KnownMismatch{
-	{Case: "granitehybrid/ctx2048/par2", Quantity: QTotal, Reason: "llama.cpp runner's granitehybrid compute buffer is 16.5% under with 2 sequences at 2×2048 " +
-		"(exact at 1×8192, 2×8192; +2.2% at 1×2048): the buffer ends at the 32 MiB logits, which the engine places at 9.02 MiB and fitbench at 2.25 MiB. " +
-		"The engine's node list (GGML_SCHED_DEBUG=2: 851 nodes) has per-layer recurrent-state gathers and copies (get_rows/concat/cpy on cache_r/cache_s) " +
-		"interleaved with the previous layer's shared-expert FFN and an 8 MiB F32 mask cast to 4 MiB; fitbench's recurrent block has no state-copy nodes, " +
-		"so what is live below the logits differs; not traced further"},
-}
+var KnownMismatches = []KnownMismatch{}
 
 // Known returns the entry covering the case's quantity, if any.
 func Known(c Case, quantity string) (KnownMismatch, bool) {

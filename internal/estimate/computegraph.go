@@ -261,10 +261,22 @@ func buildGraph(s graphShape) *graph {
 				qabs := g.op(f32(m.kvLora, s.nHead, T), false, W(m.nope, m.kvLora*s.nHead), g.viewOf(qf))
 				q = g.op(f32(m.kvLora+m.rope, s.nHead, T), false, qpe, g.viewOf(qabs))
 				kva := g.op(f32(m.kvLora+m.rope, T), false, W(E, m.kvLora+m.rope), norm)
-				kpe := g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
-				kvn := g.op(f32(m.kvLora, T), false, g.viewOf(kva))
-				kvn = g.op(kvn.size, true, kvn, N(m.kvLora))
-				kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
+				var kpe, kvn *gtensor
+				normKV := func() {
+					kvn = g.op(f32(m.kvLora, T), false, g.viewOf(kva))
+					kvn = g.op(kvn.size, true, kvn, N(m.kvLora))
+				}
+				if s.maskF16 {
+					kpe = g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
+					normKV()
+					kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
+				} else {
+					// deepseek2.cpp: the rig's node list has the latent's norm
+					// (RMS_NORM, MUL) before k_pe's rope, then concat(k_pe, kv_cmpr)
+					normKV()
+					kpe = g.op(f32(m.rope, T), false, g.viewOf(kva), pos)
+					kSrc = g.op(f32(m.kvLora+m.rope, T), false, kpe, kvn)
+				}
 				vSrc = g.viewOf(kvn)
 			} else if s.maskF16 {
 				// Ollama's engine: the node list it reserves (GGML_SCHED_DEBUG=2,
