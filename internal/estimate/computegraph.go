@@ -360,8 +360,11 @@ func buildGraph(s graphShape) *graph {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
 				kq = g.op(kq.size, true, kq, *mu, sinks) // soft_max_ext, in place
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, vc, kq)
-				if s.maskF16 && s.mla != nil && s.mla.absorbed {
-					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
+				if s.mla != nil && s.mla.absorbed {
+					// MLA: v_mla multiplies kqv as it is and the permute's cont
+					// comes after it (llama-graph.cpp build_attn_mha: kqv_mla,
+					// then cont_2d; Ollama's node list the same)
+					att = kqv
 				} else {
 					att = g.op(kqv.size, false, g.viewOf(kqv)) // cont_2d(permute)
 				}
@@ -641,7 +644,10 @@ func recurrentBlock(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gte
 	if convState == nil {
 		convState = g.cache(g.cur, 0)
 	}
-	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, convState, g.viewOf(proj))
+	// one conv state of d_conv−1 columns per sequence of the ubatch
+	// (build_mamba2_layer / build_shortconv_block: ggml_concat of
+	// [d_conv−1, channels, n_seqs] and [n_seq_tokens, channels, n_seqs])
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)*max(s.nStream, 1)), false, convState, g.viewOf(proj))
 	if s.state != stateShortConv {
 		// build_mamba2_layer copies the last d_conv−1 columns back into the
 		// conv state (a cache write, on the cache's device): a view of
@@ -686,7 +692,7 @@ func mamba2Block(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtenso
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
 	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), g.viewOf(in))
-	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)), false, g.viewOf(convState), g.viewOf(proj))
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)*max(s.nStream, 1)), false, g.viewOf(convState), g.viewOf(proj)) // per sequence, as above
 	g.setRows(g.cur, g.viewOf(conv)) // ggml_cpy(last_conv, conv_states_all view)
 	g.setRows(g.cur)                 // build_rs of the SSM state: ggml_scale_inplace(state_zero)
 	g.mark = len(g.nodes)

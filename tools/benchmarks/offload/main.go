@@ -58,7 +58,7 @@ func run() error {
 		return err
 	}
 	// the dense architecture presets (sliding window, fused QKV, q/k norms)
-	pspecs, err := rigtest.PresetSpecs()
+	pspecs, err := rigtest.PresetSpecs(rigtest.DensePresets)
 	if err != nil {
 		return err
 	}
