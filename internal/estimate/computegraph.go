@@ -692,9 +692,10 @@ func mamba2Block(g *graph, s graphShape, in *gtensor, W func(ne0, n int) *gtenso
 	d := s.stateDims
 	f32 := func(a, b int) uint64 { return uint64(4 * a * b) }
 	proj := g.op(f32(d.inProj, T), false, W(s.nEmbd, d.inProj), g.viewOf(in))
-	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)*max(s.nStream, 1)), false, g.viewOf(convState), g.viewOf(proj)) // per sequence, as above
-	g.setRows(g.cur, g.viewOf(conv))                                                                               // ggml_cpy(last_conv, conv_states_all view)
-	g.setRows(g.cur)                                                                                               // build_rs of the SSM state: ggml_scale_inplace(state_zero)
+	// one conv state per sequence, as in recurrentBlock
+	conv := g.op(f32(d.convCh, T+max(d.convK-1, 0)*max(s.nStream, 1)), false, g.viewOf(convState), g.viewOf(proj))
+	g.setRows(g.cur, g.viewOf(conv)) // ggml_cpy(last_conv, conv_states_all view)
+	g.setRows(g.cur)                 // build_rs of the SSM state: ggml_scale_inplace(state_zero)
 	g.mark = len(g.nodes)
 	cx := g.op(f32(d.convCh, T), false, conv, N(d.convCh*max(d.convK, 1))) // ssm_conv
 	cx = g.op(cx.size, true, cx, N(d.convCh))                              // + conv1d bias
