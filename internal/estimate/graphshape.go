@@ -53,6 +53,8 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.nOut = max(l.NSeq, 1)
 		sh.maskF16 = true
 		sh.embedDup = p.ollamaEmbedDup
+		sh.qkNorm = ollamaQKNorm[s.Architecture]
+		sh.qkNormFull = s.Architecture == "olmo3"
 		// a WrapperCache (gemma3, gpt-oss) builds one mask per sub-cache, so
 		// the sliding layers have their own mask even when it is full size
 		// (kvcache/wrapper.go StartForward).
@@ -99,3 +101,9 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 	}
 	return sh
 }
+
+// ollamaQKNorm: the Ollama engine models whose attention norms Q and K
+// (`attn_q_norm` / `attn_k_norm`): per head before RoPE in qwen3/qwen3moe
+// (model/models/qwen3/model.go), gemma3 (model_text.go), lfm2 (model.go);
+// over the whole projection in olmo3 (model.go).
+var ollamaQKNorm = map[string]bool{"qwen3": true, "qwen3moe": true, "gemma3": true, "lfm2": true, "lfm2moe": true, "olmo3": true}

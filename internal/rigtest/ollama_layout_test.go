@@ -20,22 +20,12 @@ import (
 // with its cause (docs/ESTIMATES.md). Their differences are logged, not
 // failed; a listed case that matches is reported so the list shrinks.
 //
-// Ollama's own engine on GPUs is sized by measured rules
-// (estimate.applyOllamaEngineRules), not by the scheduler replay that makes
-// the llama.cpp paths exact (sched.go): at partial offload with blocks left
-// on the CPU, ggml's scheduler copies their weights into the first GPU for
-// the ops it offloads (op_offload), 1.27 MiB on the qwen3 preset, which those
-// rules miss. The replay gets exactly these cases right (26,495,104 vs
-// 26,492,928 B) but is 2.1% (0.5 MB) over at full offload on the engine's
-// graph, so the rules stay until the engine graph's placement is replayed.
-//
-// Near a GPU's limit a layer-count difference is possible too: on 500 + 490
-// MiB by hand, Ollama ends at 4+1 layers, fitbench's replay of its fit loop
-// at 3+1 (fitbench's engine graph is 0.5 MB over there).
-var knownOllamaGaps = map[string]string{
-	"qwen3/2gpu-partial-2:1":  "engine, blocks on the CPU: GPU0 misses their weight copies (−5.0% compute)",
-	"qwen3/1gpu-partial np=2": "engine, blocks on the CPU: GPU0 misses their weight copies (−2.8% compute)",
-}
+// None today: Ollama's own engine on GPUs is sized by the scheduler replay
+// (estimate's sched.go) over the engine's own graph, as llama.cpp's paths
+// are; the last gap (the weights of CPU blocks the scheduler copies into the
+// first GPU for the ops it offloads, −5.0% / −2.8% on GPU0 under the measured
+// rules that came before) closed with it.
+var knownOllamaGaps = map[string]string{}
 
 // reporter is what the checks need of a test; gapReporter turns the errors
 // of a known gap into log lines and counts them.
