@@ -258,3 +258,79 @@ func TestOllamaForcedNumGPUHangs(t *testing.T) {
 		t.Logf("as predicted, Ollama did not answer within 20 s (%v)", err)
 	}
 }
+
+// TestOllamaEngineOffloadTarget checks which GPU receives the ops on CPU
+// blocks' weights under Ollama's engine: the first GPU of its scheduler, in
+// device order (ml/backend/ggml/ggml.go New lists the GPUs holding weights
+// in device order; ggml's op_offload picks the first that takes the op),
+// not the GPU holding the first layers. Two GPUs where the second has more
+// free memory: Ollama's layout gives the second the earlier blocks and the
+// first the later ones, some blocks stay on the CPU, and the first GPU holds
+// the copies of those blocks' weights. The sizes and num_gpu are the first
+// for which fitbench predicts such a layout; the real Ollama then loads them
+// (and chooses by itself).
+func TestOllamaEngineOffloadTarget(t *testing.T) {
+	rig := Require(t)
+	bin := ollamatest.Require(t)
+	lib, err := OllamaLib(rig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, err := OllamaModels(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := models[len(models)-1] // qwen3, on Ollama's engine
+	set := OllamaSetting{Parallel: 1}
+	var in estimate.Input
+	found := false
+	base := uint64(estimate.OllamaMinimumFree >> 20)
+	for a := base + 10; a < base+50 && !found; a += 2 {
+		for b := a + 2; b <= a+10 && !found; b += 2 {
+			for n := 1; n < m.Summary.BlockCount && !found; n++ {
+				in = OllamaInput(m, []estimate.GPU{ogpu("g0", a<<20), ogpu("g1", b<<20)}, set)
+				in.GPULayers = &n
+				d := estimate.Analyze(in).Memory.Devices
+				found = d[0].Layers > 0 && d[1].Layers > 0 && ownLayoutRigSafe(in)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("fitbench predicts no num_gpu that uses both GPUs with blocks on the CPU for qwen3 on 467–517 MiB GPUs")
+	}
+	r := estimate.Analyze(in)
+	if r.EnginePath != estimate.PathOllamaEngine {
+		t.Fatalf("qwen3 runs on %s, not Ollama's engine", r.EnginePath)
+	}
+	label := fmt.Sprintf("qwen3/2gpu-second-larger %d+%d MiB", in.Target.GPUs[0].FreeBytes>>20, in.Target.GPUs[1].FreeBytes>>20)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := CompareOllama(ctx, bin, lib, t.TempDir(), m, label, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOllamaLoad(t, label, c.Report, c.In, c.Plan)
+	checkOllamaAuto(t, label, c.Report, c.Own)
+	// the premise: the first GPU holds the later blocks and the copies
+	if d := c.Report.Memory.Devices; d[1].Layers == 0 || d[0].ComputeBytes <= d[1].ComputeBytes {
+		t.Errorf("%s: fitbench puts the offloaded ops' copies on GPU1 (compute %d, GPU0 %d)", label, d[1].ComputeBytes, d[0].ComputeBytes)
+	}
+}
+
+// ownLayoutRigSafe: Ollama's own layout for in does not depend on the GPU
+// context. Its fit loop tries layouts its reserve does not hold, and whether
+// the runner's allocation succeeds decides between them; on a real GPU the
+// runner's context has taken part of the free memory (fitbench's
+// GPU.OverheadBytes, here Ollama's 457 MiB reserve standing for it), the
+// simulated device has no context and allocates up to all of it. Seen on
+// 479 + 489 MiB: Ollama 4 layers on GPU1 after a trial that only a context-free
+// device holds, fitbench 3 on GPU0 — 4 on GPU1 with a 1-byte context.
+func ownLayoutRigSafe(in estimate.Input) bool {
+	ctxFree := in
+	ctxFree.Target.GPUs = append([]estimate.GPU(nil), in.Target.GPUs...)
+	for i := range ctxFree.Target.GPUs {
+		ctxFree.Target.GPUs[i].OverheadBytes = 1
+	}
+	a, b := estimate.Analyze(in).OllamaFit, estimate.Analyze(ctxFree).OllamaFit
+	return a != nil && b != nil && fmt.Sprint(a.GPULayers) == fmt.Sprint(b.GPULayers)
+}
