@@ -95,7 +95,7 @@ func TestOllamaLayoutMatchesRig(t *testing.T) {
 					continue
 				}
 				label := fmt.Sprintf("%s/%s%s", m.Name, sc.Name, set.Suffix)
-				c, err := CompareOllama(ctx, bin, lib, t.TempDir(), m, label, OllamaInput(m, sc.GPUs, set))
+				c, err := CompareOllama(ctx, bin, lib, t.TempDir(), m, label, OllamaInput(m, sc.GPUs, set), set)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -305,7 +305,7 @@ func TestOllamaEngineOffloadTarget(t *testing.T) {
 	label := fmt.Sprintf("qwen3/2gpu-second-larger %d+%d MiB", in.Target.GPUs[0].FreeBytes>>20, in.Target.GPUs[1].FreeBytes>>20)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := CompareOllama(ctx, bin, lib, t.TempDir(), m, label, in)
+	c, err := CompareOllama(ctx, bin, lib, t.TempDir(), m, label, in, set)
 	if err != nil {
 		t.Fatal(err)
 	}
