@@ -57,6 +57,12 @@ type graphShape struct {
 	// qkNormFull: the norm is over the whole projection, before the per-head
 	// reshape (model/models/olmo3: QNorm of [n_head × head_dim] weights).
 	qkNorm, qkNormFull bool
+	// attnSinks: one learned sink logit per head (`attn_sinks`), a weight
+	// the softmax or flash attention reads; attnOutBias: a bias on the
+	// attention output (`attn_output.bias`). Ollama's gptoss
+	// (model/models/gptoss/model.go), which also has q/k/v biases (qkvBias)
+	// and expert biases (expertBias).
+	attnSinks, attnOutBias bool
 }
 
 // stateGraph is the size of a recurrent layer's activations (llama.cpp
@@ -246,9 +252,15 @@ func buildGraph(s graphShape) *graph {
 					}
 					return g.op(t.size, true, g.viewOf(t), pos)
 				}
-				q = rope(g.op(f32(qd, T), false, W(E, qd), norm))
-				kSrc = rope(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm))
-				v := g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm)
+				bias := func(t *gtensor, n int) *gtensor {
+					if !s.qkvBias {
+						return t
+					}
+					return g.op(t.size, true, t, N(n))
+				}
+				q = rope(bias(g.op(f32(qd, T), false, W(E, qd), norm), qd))
+				kSrc = rope(bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen))
+				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
 				vSrc = g.viewOf(v)
 			} else if s.fused {
 				// phi3.cpp: one wqkv product; Q, K, V are views of it, and
@@ -293,10 +305,18 @@ func buildGraph(s graphShape) *graph {
 			kc.ne0, kc.bpe, vc.ne0, vc.bpe = s.keyLen, s.kvBPE, s.valLen, s.kvBPE
 			var att *gtensor
 			if s.flashAttn {
-				att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu)
+				if s.attnSinks {
+					att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu, N(s.nHead)) // ggml_flash_attn_ext_add_sinks
+				} else {
+					att = g.op(f32(s.valLen*s.nHead, T), false, qp, kc, vc, *mu)
+				}
 			} else {
 				kq := g.op(f32(cells, T, s.nHead), false, kc, qp)
-				kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
+				if s.attnSinks {
+					kq = g.op(kq.size, true, kq, *mu, N(s.nHead)) // soft_max_ext with the sinks
+				} else {
+					kq = g.op(kq.size, true, kq, *mu) // soft_max_ext, in place
+				}
 				kqv := g.op(f32(s.valLen, T, s.nHead), false, vc, kq)
 				if s.maskF16 && s.mla != nil && s.mla.absorbed {
 					att = kqv // Ollama's MLA: v_b multiplies kqv as it is (its node list)
@@ -309,6 +329,9 @@ func buildGraph(s graphShape) *graph {
 				att = g.op(up.size, false, g.viewOf(up))                                                             // cont(permute)
 			}
 			cur = g.op(f32(E, T), false, W(int(att.size/4/uint64(T)), E), g.viewOf(att)) // wo
+			if s.attnOutBias {
+				cur = g.op(cur.size, true, cur, N(E))
+			}
 			if s.gemmaNorms {
 				cur = g.rmsNorm(f32(E, T), cur)
 				cur = g.op(f32(E, T), true, cur, N(E))

@@ -55,6 +55,12 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.embedDup = p.ollamaEmbedDup
 		sh.qkNorm = ollamaQKNorm[s.Architecture]
 		sh.qkNormFull = s.Architecture == "olmo3"
+		if s.Architecture == "gptoss" || s.Architecture == "gpt-oss" {
+			// model/models/gptoss/model.go: q/k/v/output biases, attention
+			// sinks, expert biases (AddID); at partial offload each is an op
+			// on a host weight that the first GPU takes (its node list)
+			sh.qkvBias, sh.attnOutBias, sh.attnSinks, sh.expertBias = true, true, true, true
+		}
 		// a WrapperCache (gemma3, gpt-oss) builds one mask per sub-cache, so
 		// the sliding layers have their own mask even when it is full size
 		// (kvcache/wrapper.go StartForward).

@@ -20,12 +20,17 @@ import (
 // with its cause (docs/ESTIMATES.md). Their differences are logged, not
 // failed; a listed case that matches is reported so the list shrinks.
 //
-// None today: Ollama's own engine on GPUs is sized by the scheduler replay
+// One today. Ollama's own engine on GPUs is sized by the scheduler replay
 // (estimate's sched.go) over the engine's own graph, as llama.cpp's paths
 // are; the last gap (the weights of CPU blocks the scheduler copies into the
 // first GPU for the ops it offloads, −5.0% / −2.8% on GPU0 under the measured
 // rules that came before) closed with it.
-var knownOllamaGaps = map[string]string{}
+var knownOllamaGaps = map[string]string{
+	// gpt-oss on Ollama's engine with flash attention, 3 of 5 layers on one
+	// GPU: the blocks on the CPU are offloaded to it; fitbench's graph is
+	// exact at full offload and without flash attention
+	"gptoss/1gpu-partial cuda": "engine, gpt-oss, flash attention, blocks on the CPU: GPU0 compute −7.0%",
+}
 
 // reporter is what the checks need of a test; gapReporter turns the errors
 // of a known gap into log lines and counts them.
@@ -280,7 +285,7 @@ func TestOllamaEngineOffloadTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := models[len(models)-1] // qwen3, on Ollama's engine
+	m := models[3] // qwen3, on Ollama's engine
 	set := OllamaSetting{Parallel: 1}
 	var in estimate.Input
 	found := false

@@ -23,8 +23,10 @@ type OllamaModel struct {
 
 // OllamaModels writes the models of the comparison into dir: three of the
 // estimate matrix that Ollama runs on its llama.cpp runner (llama untied,
-// llama tied, qwen2 with q/k/v biases) and the qwen3 preset, which it runs on
-// its own engine (cached like the engine matrix's models).
+// llama tied, qwen2 with q/k/v biases), the qwen3 preset, which it runs on
+// its own engine, and the gptoss preset (MoE with attention sinks and
+// biases, sliding layers), also on its engine (cached like the engine
+// matrix's models).
 func OllamaModels(dir string) ([]OllamaModel, error) {
 	var out []OllamaModel
 	for _, n := range []string{"m-q4-big", "m-q8-gqa8", "m-qwen2-f16"} {
@@ -35,11 +37,14 @@ func OllamaModels(dir string) ([]OllamaModel, error) {
 		}
 		out = append(out, OllamaModel{n, paths[0], sums[0]})
 	}
-	m, err := archtest.WriteModel(archtest.CacheDir(), "qwen3")
-	if err != nil {
-		return nil, err
+	for _, p := range []string{"qwen3", "gptoss"} {
+		m, err := archtest.WriteModel(archtest.CacheDir(), p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, OllamaModel{p, m.Path, m.Summary})
 	}
-	return append(out, OllamaModel{"qwen3", m.Path, m.Summary}), nil
+	return out, nil
 }
 
 // OllamaSetting is one server setting of the comparison.
@@ -192,9 +197,17 @@ type OllamaComparison struct {
 func CompareOllama(ctx context.Context, bin, lib, scratch string, m OllamaModel, label string, in estimate.Input, set OllamaSetting) (*OllamaComparison, error) {
 	r := estimate.Analyze(in)
 	if r.GPULayers == 0 && in.FlashAttention != nil {
+		// Ollama's own choice (no num_gpu) is still made with the GPUs and
+		// their flash attention: keep that prediction
+		own := r.OllamaFit
 		zero := 0
 		in.FlashAttention, in.GPULayers = nil, &zero
 		r = estimate.Analyze(in)
+		if own != nil && r.OllamaFit != nil {
+			f := *own
+			f.PlanVRAMBytes = r.OllamaFit.PlanVRAMBytes
+			r.OllamaFit = &f
+		}
 	}
 	c := &OllamaComparison{Label: label, In: in, Report: r}
 	env, hidden := OllamaEnv(r, set)
