@@ -50,6 +50,12 @@ func Analyze(in Input) Report {
 		r.Approximate = true
 		r.Notes = append(r.Notes, fmt.Sprintf("fitbench has no memory profile of its own for architecture %q: estimated with the closest one, approximate", s.Architecture))
 	}
+	if in.Engine == EngineLlamaCpp && s.Architecture == "gptoss" {
+		// Ollama's converter names gpt-oss "gptoss" (its engine loads it,
+		// model/models/gptoss); llama.cpp knows only "gpt-oss"
+		// (src/llama-arch.cpp LLM_ARCH_OPENAI_MOE) and refuses the file.
+		r.Notes = append(r.Notes, `this file names its architecture "gptoss", as Ollama's converter writes it: llama-server refuses it ("unknown model architecture: 'gptoss'"; llama.cpp knows gpt-oss as "gpt-oss"); run it in Ollama or use a GGUF converted by llama.cpp`)
+	}
 	r.Context = p.lay.NCtxSeq
 	r.FlashAttention = p.flash
 	if !p.flash && r.CacheType != "f16" {

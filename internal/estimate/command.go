@@ -130,11 +130,14 @@ func shellJoin(a []string) string {
 }
 
 // addOffloadPlans completes a llama.cpp-family report with the offload views:
-// the MoE expert-offload plan (which becomes the report's plan when it fits and
+// the MoE expert-offload plan (llama-server only; it becomes the plan when it fits and
 // is faster), llama-server's own automatic fit with its defaults (only for
 // engine llamacpp with a GPU), and the command lines of the final plan.
 func addOffloadPlans(r *Report, in Input, p llamaPlan) {
-	if in.Engine != EngineVLLM && len(in.Target.GPUs) > 0 {
+	// the expert-offload plan needs llama-server's -ot / --n-cpu-moe: Ollama
+	// v0.17.4 has no such option (api/types.go Runner: num_ctx, num_batch,
+	// num_gpu, main_gpu, use_mmap, num_thread), it offloads whole layers
+	if in.Engine == EngineLlamaCpp && len(in.Target.GPUs) > 0 {
 		if m := planMoE(in, p, r.Performance.EstimatedThroughput); m != nil {
 			r.MoE = m
 			if m.Recommended {

@@ -37,7 +37,6 @@ type graphShape struct {
 	// residualFirst: l_out = residual + FFN output in that operand order
 	// (profile.residualFirst)
 	residualFirst bool
-	qkNorm        bool // per-head RMS norms of Q and K before the rope (profile.qkNorm)
 	embedDup      bool // the token embeddings are copied before the first layer (Ollama's mistral3, llama4)
 	nOut          int  // rows of the output projection (0 = nTok; Ollama's engine: parallel)
 	qkvBias       bool // q/k/v biases added after the projections (qwen2, gpt-oss)
@@ -64,8 +63,16 @@ type graphShape struct {
 	// maskF16: Ollama's engine. With flash attention the mask reaches the
 	// graph as one F16 tensor (buildMask casts its F32 input, which has its
 	// own buffer, to CacheConfig's MaskDType F16); without it the F32 mask is
-	// outside the graph entirely.
+	// outside the graph's allocation (but copied into every GPU that reads it).
 	maskF16 bool
+	// qkNorm: Q and K are normed per head before RoPE (profile.qkNorm:
+	// llama.cpp build_norm(Qcur, attn_q_norm); Ollama's QueryNorm/KeyNorm in
+	// model/models/qwen3, gemma3, lfm2): an rms_norm and a multiply by a
+	// [head_dim] F32 weight each, which at partial offload are ops on host
+	// weights too. qkNormFull (Ollama's engine): the norm is over the whole
+	// projection, before the per-head reshape (model/models/olmo3: QNorm of
+	// [n_head × head_dim] weights; profile.qkNormFull).
+	qkNorm, qkNormFull bool
 }
 
 // stateGraph is the size of a recurrent layer's activations (llama.cpp
@@ -115,13 +122,15 @@ func buildGraph(s graphShape) *graph {
 	}
 	T, E := s.nTok, s.nEmbd
 	ns := max(s.nStream, 1)
-	ext := &gtensor{ext: true, layer: -1} // in another buffer (Ollama's Input tensors)
 	in := func(size uint64) *gtensor { return &gtensor{size: size, input: true} }
 	if s.maskF16 {
 		// Ollama's engine: ctx.Input() tensors (tokens, positions, cache
-		// locations, output rows) get their own buffer (ml/backend/ggml
-		// ggml.go Input), never the graph allocator's.
-		in = func(uint64) *gtensor { return ext }
+		// locations, the mask, output rows) each get their own buffer of the
+		// CPU's buffer type (ml/backend/ggml/ggml.go Context.Input → newTensor:
+		// ggml_backend_buft_alloc_buffer), never the graph allocator's: leafs
+		// on the CPU that a GPU reading them copies into its compute buffer
+		// (a split input, sched.go).
+		in = func(size uint64) *gtensor { return &gtensor{ext: true, layer: -1, size: size} }
 	}
 
 	tokens := in(uint64(T) * 4)
@@ -141,23 +150,28 @@ func buildGraph(s graphShape) *graph {
 		vIdxLen *= uint64(maxInt(s.headKV) * s.valLen)
 	}
 	vIdx := in(vIdxLen)
+	if s.maskF16 {
+		// Ollama's engine: one [batch] I32 of cache locations for K and V
+		// (kvcache/causal.go: curLoc, read by both SetRows in Put)
+		kIdx = in(uint64(T) * 4)
+		vIdx = kIdx
+	}
 	// llama.cpp's iswa cache gives each of its two caches its own k/v index
 	// inputs (llm_graph_input_attn_kv_iswa: self_k_idxs / self_k_idxs_swa);
 	// small, but as graph leafs they are allocated first and where they sit
 	// decides which freed regions later tensors can reuse.
 	var kIdxSWA, vIdxSWA *gtensor
 	maskFor := func(cells int) (*gtensor, *gtensor) {
-		if s.maskF16 && s.flashAttn {
-			// Ollama's engine: the F32 mask is an Input() tensor in its own
-			// buffer; the F16 cast (kvcache/causal.go buildMask) is a graph
-			// node, allocated where the first attention reads it.
-			return ext, nil
-		}
 		if s.maskF16 {
-			// Ollama's engine without flash attention: the F32 mask is an
-			// Input() tensor with its own buffer (kvcache/causal.go buildMask),
-			// outside the compute graph's allocation.
-			return ext, ext
+			// Ollama's engine: the F32 mask, [cache cells, batch], is an
+			// Input() tensor with its own buffer (kvcache/causal.go buildMask);
+			// with flash attention its F16 cast is a graph node, allocated
+			// where the first attention reads it.
+			m := in(f32(cells, T))
+			if s.flashAttn {
+				return m, nil
+			}
+			return m, m
 		}
 		m := in(f32(cells, T/ns*ns))
 		if s.flashAttn {
@@ -240,9 +254,14 @@ func buildGraph(s graphShape) *graph {
 				return g.op(x.size, true, n, pos)
 			}
 			kI, vI := kIdx, vIdx
-			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 && !s.maskF16 {
+			if s.slidingLayers != nil && il < len(s.slidingLayers) && s.slidingLayers[il] && s.swaCells > 0 {
 				if kIdxSWA == nil {
+					// Ollama's engine: the WrapperCache's sliding cache has its
+					// own curLoc (kvcache/wrapper.go, causal.go)
 					kIdxSWA, vIdxSWA = in(kIdx.size), in(vIdx.size)
+					if s.maskF16 {
+						vIdxSWA = kIdxSWA
+					}
 				}
 				kI, vI = kIdxSWA, vIdxSWA
 			}
@@ -283,11 +302,32 @@ func buildGraph(s graphShape) *graph {
 				// qwen3/qwen3moe/gemma3/gpt-oss) has Q, then K, then V, then the
 				// two cache writes (kvcache/causal.go Put) and the attention, as
 				// llama.cpp; only the inputs and the mask differ (see in, maskFor)
-				q = g.op(f32(qd, T), false, W(E, qd), norm)
-				q = rope(q)
-				k := g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm)
-				kSrc = rope(k)
-				v := g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm)
+				// (ml/nn/attention.go: Forward(query), then key and value)
+				rope := func(t *gtensor) *gtensor {
+					switch {
+					case s.qkNormFull:
+						// rms_norm and its weight in place, RoPE of the
+						// per-head view (fresh memory)
+						t = g.op(t.size, true, t)
+						t = g.op(t.size, true, t, N(int(t.size/4/uint64(T))))
+					case s.qkNorm:
+						// rms_norm of the per-head view (fresh memory), its
+						// weight, then RoPE in place
+						t = g.op(t.size, true, g.viewOf(t))
+						t = g.op(t.size, true, t, N(s.keyLen))
+						return g.op(t.size, true, t, pos)
+					}
+					return g.op(t.size, true, g.viewOf(t), pos)
+				}
+				bias := func(t *gtensor, n int) *gtensor {
+					if !s.qkvBias {
+						return t
+					}
+					return g.op(t.size, true, t, N(n))
+				}
+				q = rope(bias(g.op(f32(qd, T), false, W(E, qd), norm), qd))
+				kSrc = rope(bias(g.op(f32(kvh*s.keyLen, T), false, W(E, kvh*s.keyLen), norm), kvh*s.keyLen))
+				v := bias(g.op(f32(kvh*s.valLen, T), false, W(E, kvh*s.valLen), norm), kvh*s.valLen)
 				vSrc = g.viewOf(v)
 			} else if s.fused {
 				// phi3.cpp: one wqkv product; Q, K, V are views of it, and
@@ -399,6 +439,12 @@ func buildGraph(s graphShape) *graph {
 			if s.nOut > 0 {
 				rows = min(s.nOut, T)
 			}
+			if s.maskF16 && s.nOut > 0 {
+				// Ollama's engine: Rows(outputs) with outputs = [parallel]
+				// indices, also in the one-token reserve (runner/ollamarunner
+				// reserveWorstCaseGraph: Empty(I32, parallel))
+				rows = s.nOut
+			}
 			cur = g.getRows(f32(E, rows), cur, outIDs)
 			if llamaOrder && kvh > 0 {
 				postNorm(rows)
@@ -421,8 +467,16 @@ func buildGraph(s graphShape) *graph {
 				act := g.op(f32(width, rows), false, up) // swiglu of the halves
 				return g.op(f32(E, rows), false, ffnW(W(width, E), ffnDown), act)
 			}
-			up := g.op(f32(width, rows), false, ffnW(W(E, width), ffnUp), fn)
-			gate := g.op(f32(width, rows), false, ffnW(W(E, width), ffnGate), fn)
+			var up, gate *gtensor
+			if s.maskF16 {
+				// Ollama's engine: Gate.Forward(…).SILU(ctx, Up.Forward(…)):
+				// the graph reaches the gate first (its node list)
+				gate = g.op(f32(width, rows), false, ffnW(W(E, width), ffnGate), fn)
+				up = g.op(f32(width, rows), false, ffnW(W(E, width), ffnUp), fn)
+			} else {
+				up = g.op(f32(width, rows), false, ffnW(W(E, width), ffnUp), fn)
+				gate = g.op(f32(width, rows), false, ffnW(W(E, width), ffnGate), fn)
+			}
 			act := g.op(f32(width, rows), false, gate, up) // swiglu_split
 			return g.op(f32(E, rows), false, ffnW(W(width, E), ffnDown), act)
 		}
@@ -456,14 +510,13 @@ func buildGraph(s graphShape) *graph {
 		}
 	}
 	g.cur = nL
-	norm := g.op(f32(E, T), true, cur)
-	norm = g.op(f32(E, T), true, norm, N(E))
+	// output_norm over the rows that are left (all of them in llama.cpp's
+	// reserve, the output rows in Ollama's engine)
+	norm := g.op(f32(E, g.rows), true, cur)
+	norm = g.op(f32(E, g.rows), true, norm, N(E))
 	norm.output = true
 	if !s.outputAbsent {
-		outRows := T
-		if s.nOut > 0 {
-			outRows = min(s.nOut, T)
-		}
+		outRows := g.rows
 		logits := g.op(f32(s.nVocab, outRows), false, W(E, s.nVocab), norm)
 		logits.output = true
 	}

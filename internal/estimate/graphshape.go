@@ -65,6 +65,13 @@ func graphShapeFor(in Input, p archProfile, path string, l ctxLayout, cl cacheLa
 		sh.nOut = max(l.NSeq, 1)
 		sh.maskF16 = true
 		sh.embedDup = p.ollamaEmbedDup
+		sh.qkNormFull = p.qkNormFull
+		if s.Architecture == "gptoss" || s.Architecture == "gpt-oss" {
+			// model/models/gptoss/model.go: q/k/v/output biases, attention
+			// sinks, expert biases (AddID); at partial offload each is an op
+			// on a host weight that the first GPU takes (its node list)
+			sh.qkvBias, sh.outBias, sh.attnSinks, sh.expertBias = true, true, true, true
+		}
 		// a WrapperCache (gemma3, gpt-oss) builds one mask per sub-cache, so
 		// the sliding layers have their own mask even when it is full size
 		// (kvcache/wrapper.go StartForward).

@@ -110,6 +110,12 @@ func planLlama(in Input, ngl int) llamaPlan { return planLlamaPlaced(in, ngl, ni
 // (llama-context.cpp: it needs no tensor overrides). Weights stay where
 // -ngl puts them: the caller moves the overridden bytes (moveExperts).
 func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
+	return planLlamaSched(in, ngl, place, 0)
+}
+
+// planLlamaSched is planLlamaPlaced with, for Ollama's engine, the index
+// among in's GPUs of its scheduler's first GPU (offload: see schedConf).
+func planLlamaSched(in Input, ngl int, place func(t *gtensor) int, offload int) llamaPlan {
 	s := in.Summary
 	prof := profileFor(s)
 	path, _ := enginePath(in.Engine, s, prof, in.ProjectorBytes > 0)
@@ -221,18 +227,25 @@ func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 		shape.kvBPE = 18.0 / 32
 	}
 	var single []uint64
-	if len(gpus) > 0 && path != PathOllamaEngine {
-		// llama.cpp: ggml's scheduler places every op, copies what crosses
-		// devices and sizes one buffer per device (sched.go); replayed here on
-		// the whole graph, so offloaded ops, split inputs and pipeline
-		// parallelism's copies are where the engine puts them.
+	if len(gpus) > 0 {
+		// ggml's scheduler places every op, copies what crosses devices and
+		// sizes one buffer per device (sched.go); replayed here on the whole
+		// graph, so offloaded ops, split inputs and pipeline parallelism's
+		// copies are where the engine puts them.
 		sc := schedConf{nGPU: len(gpus), copies: 1, fullOffload: ngl > nL, nLayer: nL, dev: func(il int) int {
 			if il < 0 {
-				return cpu // token_embd stays in host memory
+				return cpu // token_embd stays in host memory (both engines)
 			}
 			return at(min(il, nL))
 		}}
-		if pipelineParallel(len(gpus), ngl, nL) && place == nil {
+		if path == PathOllamaEngine {
+			// Ollama's engine: ggml_backend_sched_new_ext(…, parallel false,
+			// op_offload true) over the GPUs that hold weights and the CPU
+			// (ml/backend/ggml/ggml.go New): no pipeline copies, no pinned
+			// tensors; its graph's inputs live in their own host buffers
+			// (graphShape.maskF16)
+			sc.engine, sc.offload = true, offload
+		} else if pipelineParallel(len(gpus), ngl, nL) && place == nil {
 			sc.copies = pipelineCopies
 		}
 		sc.tensorDev = place
@@ -246,7 +259,7 @@ func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 			sc.copies = 1
 			single = scheduledCompute(shape, sc)
 		}
-		if s.OutputTied && od != cpu {
+		if s.OutputTied && od != cpu && path != PathOllamaEngine {
 			// llama_model::load_tensors creates "output" from token_embd with
 			// TENSOR_DUPLICATED on the output layer's device; token_embd itself
 			// stays in host memory
@@ -254,21 +267,8 @@ func planLlamaPlaced(in Input, ngl int, place func(t *gtensor) int) llamaPlan {
 			gpuPad(od, s.GPUTokenEmbdPad)
 		}
 	} else {
-		// every device that holds layers runs its part of the graph; the
-		// graph is replayed per device with that device's share of the blocks.
-		for d := range devs {
-			if devs[d].Layers == 0 && d != cpu {
-				continue
-			}
-			devs[d].ComputeBytes = deviceCompute(shape, devs[d].Layers, nL, d == od)
-		}
-		// Ollama's engine with GPUs: the rules measured for llama.cpp before
-		// its scheduler was replayed (applyOffloadRules in fit.go).
-		applyOffloadRules(in, devs, shape, lay, ngl)
-	}
-	if path == PathOllamaEngine && len(gpus) > 0 {
-		// Ollama's own engine with GPUs: its measured rules (ollamalayout.go)
-		applyOllamaEngineRules(s, devs, shape, lay, ngl, od, flash)
+		// CPU only: one device runs the whole graph
+		devs[cpu].ComputeBytes = deviceCompute(shape, devs[cpu].Layers, nL, true)
 	}
 	if path != PathOllamaEngine {
 		emb := 0

@@ -1,6 +1,9 @@
 package estimate
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // moveExperts follows what the rig measured (docs/ESTIMATES.md, "MoE expert
 // offload"), now through the scheduler replay rather than rules of its own:
@@ -68,5 +71,33 @@ func TestMoveExpertsRigRules(t *testing.T) {
 	}
 	if p.devices[1].ComputeBytes <= full.devices[1].ComputeBytes {
 		t.Errorf("ubatch 16: CPU compute %d, want more than the inputs %d", p.devices[1].ComputeBytes, full.devices[1].ComputeBytes)
+	}
+}
+
+// Ollama has no tensor overrides (api/types.go Runner: no -ot, no
+// --n-cpu-moe): under it a MoE model that llama-server would run with its
+// experts on the CPU gets whole layers, and no expert-offload plan.
+func TestNoExpertOffloadUnderOllama(t *testing.T) {
+	s := toy(8)
+	s.Architecture = "qwen3moe"
+	s.ExpertCount, s.ExpertUsedCount = 64, 4
+	s.ExpertLayerBytes = make([]uint64, 8)
+	for i := range s.LayerBytes {
+		s.LayerBytes[i] = 300 << 20
+		s.ExpertLayerBytes[i] = 240 << 20
+	}
+	in := Input{Summary: s, Context: 4096, Target: Target{GPUs: []GPU{{VRAMBytes: 2 << 30}}, RAMBytes: 64 << 30}}
+	if r := Analyze(in); r.MoE == nil || !r.MoE.Recommended {
+		t.Fatalf("premise: llama-server's plan has no recommended expert offload (%+v)", r.MoE)
+	}
+	in.Engine = EngineOllama
+	r := Analyze(in)
+	if r.MoE != nil {
+		t.Errorf("Ollama: an expert-offload plan (%+v), which Ollama cannot run", r.MoE)
+	}
+	for _, a := range r.Advice {
+		if strings.Contains(a, "MoE:") {
+			t.Errorf("Ollama: advice %q", a)
+		}
 	}
 }

@@ -273,7 +273,19 @@ func planOllamaLayout(in Input, l olLayout) llamaPlan {
 		q.Target.GPUs = append(q.Target.GPUs, g)
 		used = append(used, e.gpu)
 	}
-	p := planLlama(q, n)
+	// Ollama's engine: its scheduler lists the GPUs holding weights in
+	// device order (ml/backend/ggml/ggml.go New), so the GPU that takes the
+	// ops on host weights (op_offload) is the used GPU first in the target,
+	// which need not hold the first layers.
+	offload := 0
+	if path, _ := enginePath(in.Engine, in.Summary, profileFor(in.Summary), in.ProjectorBytes > 0); path == PathOllamaEngine {
+		for k, gi := range used {
+			if gi < used[offload] {
+				offload = k
+			}
+		}
+	}
+	p := planLlamaSched(q, n, nil, offload)
 	devs := make([]Device, len(in.Target.GPUs)+1)
 	for i, g := range in.Target.GPUs {
 		devs[i] = Device{Name: fmt.Sprintf("GPU%d", i), CapacityBytes: gpuFree(g)}
@@ -577,65 +589,4 @@ func predictOllamaFit(in Input) *OllamaFit {
 		f.Note += fmt.Sprintf("; approximate: Ollama's own graph estimate for %s (fs/ggml GraphSize) is not reproduced, its default is used", s.Architecture)
 	}
 	return f
-}
-
-// applyOllamaEngineRules replaces llama.cpp's offload rules (applyOffloadRules)
-// where Ollama's engine, measured on the rig (qwen3 preset, flash attention
-// off as Ollama runs it there), schedules differently:
-//
-//   - host compute: only the token embeddings' get_rows output, [n_embd,
-//     batch] F32 — token_embd stays on the CPU (ml/backend/ggml/ggml.go puts
-//     the input layer there) while the KQ mask and positions are inputs
-//     outside the graph (kvcache, model/input): 1 MiB for n_embd 512; llama.cpp's
-//     host buffer also holds the mask;
-//   - the first GPU at partial offload holds the whole graph (26.5 MB with 2
-//     of 4 blocks vs 25.2 MB at full offload) but no copy of a CPU-resident
-//     weight matrix, which llama.cpp's scheduler adds.
-//   - without flash attention, every GPU that runs attention blocks also holds
-//     a copy of the KQ mask, [cache cells, batch] F32 — an input on the CPU,
-//     copied into the GPU's compute buffer by the scheduler: the GPU's graph is
-//     the CPU's (20.0 MiB, qwen3 at num_ctx 2048, no GPU) + 4 MiB (25.2 MB).
-//     With flash attention the mask is an F16 tensor inside the graph
-//     (not measured on the rig).
-//   - no pipeline parallelism: ml/backend/ggml creates its scheduler with
-//     parallel = false, so no GGML_SCHED_MAX_COPIES copies on two GPUs; each
-//     GPU holds its own part of the graph; a GPU with only the output layer
-//     holds output_norm's and the logits' rows, 66 KiB on the rig;
-//   - a tied output is loaded a second time by the engine itself
-//     (`output,alt:token_embd`, counted in planLlama), not duplicated again
-//     as llama.cpp does.
-func applyOllamaEngineRules(s gguf.Summary, devs []Device, shape graphShape, lay ctxLayout, ngl, od int, flash bool) {
-	nL := s.BlockCount
-	cpu := len(devs) - 1
-	devs[cpu].ComputeBytes = uint64(s.EmbeddingLength) * uint64(lay.NUbatch) * 4
-	if s.OutputTied && od < cpu {
-		devs[od].WeightsBytes -= min(devs[od].WeightsBytes, s.TokenEmbdBytes) // applyOffloadRules' llama.cpp duplicate
-	}
-	for i := 0; i < cpu; i++ {
-		devs[i].ComputeBytes = 0
-		switch {
-		case devs[i].Layers == 1 && i == od:
-			// the output layer alone: output_norm's and the logits' rows
-			// for the reserve's `parallel` outputs (rig: 66 KiB, vocab 16384)
-			devs[i].ComputeBytes = uint64(s.VocabSize+s.EmbeddingLength) * uint64(max(lay.NSeq, 1)) * 4
-		case devs[i].Layers > 0:
-			devs[i].ComputeBytes = deviceCompute(shape, devs[i].Layers, nL, i == od)
-		}
-	}
-	if ngl <= nL && ngl > 0 && cpu > 0 {
-		devs[0].ComputeBytes = max(devs[0].ComputeBytes, deviceCompute(shape, nL+1, nL, true))
-	}
-	if !flash {
-		// kvcache/causal.go: one cache of pad256(num_ctx × parallel) cells
-		mask := uint64(pad(lay.NCtx, 256)) * uint64(lay.NUbatch) * 4
-		for i := 0; i < cpu; i++ {
-			blocks := devs[i].Layers
-			if i == od {
-				blocks--
-			}
-			if blocks > 0 || (i == 0 && ngl <= nL && ngl > 0) {
-				devs[i].ComputeBytes += mask
-			}
-		}
-	}
 }

@@ -98,6 +98,9 @@ type archProfile struct {
 	// weights are small, but the scheduler copies them into a GPU that runs
 	// the op, and they count in the block's bytes.
 	qkNorm bool
+	// qkNormFull: Ollama's olmo3 norms the whole Q and K projections before
+	// the per-head reshape (model/models/olmo3/model.go QNorm/KNorm).
+	qkNormFull bool
 	// ollamaEmbedDup: Ollama's model copies the token embeddings before the
 	// first layer (TokenEmbedding.Forward(...).Duplicate(ctx), where image
 	// embeddings get written): one more [n_embd, T] tensor at the start
@@ -141,7 +144,7 @@ var profiles = map[string]archProfile{
 	"qwen3":    {ollamaEngine: true, ollamaFlash: true, qkNorm: true},
 	"qwen3moe": {ollamaEngine: true, ollamaFlash: true, qkNorm: true},
 	"phi3":     {fused: true, residualFirst: true},
-	"olmo3":    {ollamaEngine: true, ollamaFlash: true},
+	"olmo3":    {ollamaEngine: true, ollamaFlash: true, qkNormFull: true},
 	"gemma2":   {gemmaNorms: true, ollamaNoFlash: true, embedScale: true},
 	"gemma3":   {ollamaEngine: true, ollamaFlash: true, gemmaNorms: true, ollamaSWACadence: 6, embedScale: true, qkNorm: true},
 	"gptoss":   {ollamaEngine: true, ollamaFlash: true, ollamaSWAMemory: 4096},
@@ -153,7 +156,7 @@ var profiles = map[string]archProfile{
 	"deepseek2":      {ollamaEngine: true, ollamaCheck: preIs("deepseek-v3"), mla: true},
 	"glm4moelite":    {ollamaEngine: true, ollamaFlash: true, ollamaCheck: preIs("glm4"), mla: true},
 	"lfm2":           {ollamaEngine: true, ollamaFlash: true, qkNorm: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
-	"lfm2moe":        {ollamaEngine: true, ollamaFlash: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
+	"lfm2moe":        {ollamaEngine: true, ollamaFlash: true, qkNorm: true, ollamaCheck: tokModelIs("gpt2"), state: stateShortConv, hybrid: true, recurrentRule: "kv0", ollamaSerial: true},
 	"nemotron_h":     {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},
 	"nemotron_h_moe": {ollamaEngine: true, ollamaFlash: true, state: stateMamba, hybrid: true, recurrentRule: "kv0ff0", ollamaSerial: true},
 	"qwen3next":      {ollamaEngine: true, ollamaFlash: true, state: stateDeltaNet, hybrid: true, recurrentRule: "interval", ollamaSerial: true},

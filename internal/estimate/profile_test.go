@@ -113,6 +113,29 @@ func TestOllamaGptossSWAMemory(t *testing.T) {
 	}
 }
 
+// A gpt-oss file under Ollama's name ("gptoss") does not load in llama.cpp,
+// which knows only "gpt-oss" (the rig: "unknown model architecture:
+// 'gptoss'"); Ollama's engine loads it.
+func TestGptossNameUnderLlamaCpp(t *testing.T) {
+	says := func(r Report) bool {
+		for _, n := range r.Notes {
+			if strings.Contains(n, "llama-server refuses it") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []struct {
+		arch, engine string
+		want         bool
+	}{{"gptoss", EngineLlamaCpp, true}, {"gpt-oss", EngineLlamaCpp, false}, {"gptoss", EngineOllama, false}} {
+		r := Analyze(Input{Summary: withArch(toy(2), c.arch), Engine: c.engine, Target: Target{RAMBytes: 1 << 36}})
+		if says(r) != c.want {
+			t.Errorf("%s under %s: note %v, want %v (%v)", c.arch, c.engine, says(r), c.want, r.Notes)
+		}
+	}
+}
+
 func mamba2Hybrid(arch string) gguf.Summary {
 	s := withArch(toy(4), arch)
 	s.HeadCountKV = []int{0, 8, 0, 0}

@@ -51,6 +51,12 @@ type schedConf struct {
 	// of a block, llama_params_fit's partial layers): the backend, or -1 for
 	// the default placement.
 	tensorDev func(t *gtensor) int
+	// engine: Ollama's own engine (ml/backend/ggml/ggml.go). Its scheduler
+	// has no user assignments (nothing like llama_context's norm pinning),
+	// and its first GPU (offload, the op_offload target) is the first of the
+	// scheduler's GPUs in device order, which can differ from layer order.
+	engine  bool
+	offload int
 }
 
 // leafDev is the backend whose buffer holds a weight or cache leaf.
@@ -120,7 +126,7 @@ func (g *graph) schedule(c schedConf) []uint64 {
 	isView := func(t *gtensor) bool { return t.view != nil }
 
 	// user assignments (ggml_backend_sched_set_tensor_backend, kept by pass 1)
-	pin := c.fullOffload || g.nTok < offloadMinRows
+	pin := (c.fullOffload || g.nTok < offloadMinRows) && !c.engine
 	// pass 1: ops with pre-allocated destinations or weights
 	for _, n := range g.nodes {
 		if pin && n.norm && n.layer >= 0 && n.layer < c.nLayer {
@@ -137,7 +143,7 @@ func (g *graph) schedule(c schedConf) []uint64 {
 			}
 			b := c.leafDev(s)
 			if b == cpu && c.nGPU > 0 && !n.getRows && n.batch >= offloadMinRows {
-				b = 0 // 1.off: the first GPU takes ops on host weights
+				b = c.offload // 1.off: the first GPU takes ops on host weights
 			}
 			n.backend = b
 			break

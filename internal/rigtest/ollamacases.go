@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fitbench/fitbench/internal/archtest"
@@ -22,8 +23,10 @@ type OllamaModel struct {
 
 // OllamaModels writes the models of the comparison into dir: three of the
 // estimate matrix that Ollama runs on its llama.cpp runner (llama untied,
-// llama tied, qwen2 with q/k/v biases) and the qwen3 preset, which it runs on
-// its own engine (cached like the engine matrix's models).
+// llama tied, qwen2 with q/k/v biases), the qwen3 preset, which it runs on
+// its own engine, and the gptoss preset (MoE with attention sinks and
+// biases, sliding layers), also on its engine (cached like the engine
+// matrix's models).
 func OllamaModels(dir string) ([]OllamaModel, error) {
 	var out []OllamaModel
 	for _, n := range []string{"m-q4-big", "m-q8-gqa8", "m-qwen2-f16"} {
@@ -34,27 +37,38 @@ func OllamaModels(dir string) ([]OllamaModel, error) {
 		}
 		out = append(out, OllamaModel{n, paths[0], sums[0]})
 	}
-	m, err := archtest.WriteModel(archtest.CacheDir(), "qwen3")
-	if err != nil {
-		return nil, err
+	for _, p := range []string{"qwen3", "gptoss"} {
+		m, err := archtest.WriteModel(archtest.CacheDir(), p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, OllamaModel{p, m.Path, m.Summary})
 	}
-	return append(out, OllamaModel{"qwen3", m.Path, m.Summary}), nil
+	return out, nil
 }
 
 // OllamaSetting is one server setting of the comparison.
 type OllamaSetting struct {
 	Parallel int
 	Suffix   string // appended to the case label
+	// CUDA labels the simulated GPUs library CUDA (FITBENCH_SIMGPU_LIBRARY,
+	// tools/simgpu): Ollama then enables flash attention on them as on a CUDA
+	// GPU (ml.FlashAttentionSupported reads only the label and the driver).
+	CUDA bool
 }
 
 // OllamaSettings: one sequence, and two (OLLAMA_NUM_PARALLEL=2: KV and graph
-// for num_ctx × 2 in Ollama's estimate and in the runner).
-var OllamaSettings = []OllamaSetting{{1, ""}, {2, " np=2"}}
+// for num_ctx × 2 in Ollama's estimate and in the runner), and one sequence
+// on GPUs labelled CUDA (flash attention on Ollama's engine too).
+var OllamaSettings = []OllamaSetting{{Parallel: 1}, {Parallel: 2, Suffix: " np=2"}, {Parallel: 1, Suffix: " cuda", CUDA: true}}
 
-// OllamaCaseWanted: every device setup at one sequence; two of them (one GPU
-// partial, two GPUs split) at two, which is enough to check the parallel
-// rules and keeps the run to a few minutes.
+// OllamaCaseWanted: every device setup at one sequence; three of them (one
+// GPU full and partial, two GPUs split) at two and under the CUDA label,
+// which is enough to check those rules and keeps the run to a few minutes.
 func OllamaCaseWanted(set OllamaSetting, scenario string) bool {
+	if set.CUDA {
+		return scenario == "1gpu-full" || scenario == "1gpu-partial" || scenario == "2gpu-split"
+	}
 	return set.Parallel <= 1 || scenario == "1gpu-partial" || scenario == "2gpu-split"
 }
 
@@ -70,12 +84,13 @@ func indexOf(name string) int {
 // OllamaInput is fitbench's input for a model under Ollama on the rig. Flash
 // attention: Ollama enables it only on GPUs its ml.FlashAttentionSupported
 // lists (CPU, Metal, CUDA with driver ≥ 7, ROCm, Vulkan); the simulated device
-// reports library SIMGPU, so Ollama's own engine runs without it. Its llama.cpp
-// runner leaves it on "auto", which llama.cpp resolves to on.
+// reports library SIMGPU unless the setting labels it CUDA, so Ollama's own
+// engine runs without it there. Its llama.cpp runner leaves it on "auto",
+// which llama.cpp resolves to on.
 func OllamaInput(c OllamaModel, gpus []estimate.GPU, set OllamaSetting) estimate.Input {
 	in := estimate.Input{Summary: c.Summary, Engine: estimate.EngineOllama, Context: 2048, Parallel: max(set.Parallel, 1),
 		SafetyMargin: Margin, Target: estimate.Target{GPUs: gpus, RAMBytes: RAM}}
-	if r := estimate.Analyze(in); r.EnginePath == estimate.PathOllamaEngine {
+	if r := estimate.Analyze(in); r.EnginePath == estimate.PathOllamaEngine && !set.CUDA {
 		off := false
 		in.FlashAttention = &off
 	}
@@ -128,14 +143,21 @@ func SimGPUsOllama(gpus []estimate.GPU) []GPU {
 }
 
 // OllamaEnv is the server environment of fitbench's Ollama command, as run on
-// the rig. OLLAMA_FLASH_ATTENTION=1 is left out: on a CUDA GPU it turns flash
-// attention on, on the simulated device (library SIMGPU, not in
-// ml.FlashAttentionSupported) it would turn it off; without it the llama.cpp
-// runner's "auto" gives the on that the variable gives on CUDA.
-func OllamaEnv(r estimate.Report) (env []string, hidden bool) {
+// the rig. OLLAMA_FLASH_ATTENTION=1 is left out unless the GPUs are labelled
+// CUDA: on a CUDA GPU it turns flash attention on, on the simulated device
+// (library SIMGPU, not in ml.FlashAttentionSupported) it would turn it off;
+// without it the llama.cpp runner's "auto" gives the on that the variable
+// gives on CUDA.
+func OllamaEnv(r estimate.Report, set OllamaSetting) (env []string, hidden bool) {
+	if set.CUDA {
+		env = append(env, "FITBENCH_SIMGPU_LIBRARY=CUDA")
+	}
 	for _, e := range r.Command.OllamaEnv {
 		switch e {
 		case "OLLAMA_FLASH_ATTENTION=1":
+			if set.CUDA {
+				env = append(env, e)
+			}
 			continue
 		case "CUDA_VISIBLE_DEVICES=-1":
 			hidden = true
@@ -172,15 +194,23 @@ type OllamaComparison struct {
 // with fitbench's Ollama settings, loads the model with its options (num_ctx,
 // num_gpu), then without num_gpu. A plan with num_gpu 0 is analysed with the
 // flash attention of a CPU: Ollama's scheduler then gives the runner no GPU.
-func CompareOllama(ctx context.Context, bin, lib, scratch string, m OllamaModel, label string, in estimate.Input) (*OllamaComparison, error) {
+func CompareOllama(ctx context.Context, bin, lib, scratch string, m OllamaModel, label string, in estimate.Input, set OllamaSetting) (*OllamaComparison, error) {
 	r := estimate.Analyze(in)
 	if r.GPULayers == 0 && in.FlashAttention != nil {
+		// Ollama's own choice (no num_gpu) is still made with the GPUs and
+		// their flash attention: keep that prediction
+		own := r.OllamaFit
 		zero := 0
 		in.FlashAttention, in.GPULayers = nil, &zero
 		r = estimate.Analyze(in)
+		if own != nil && r.OllamaFit != nil {
+			f := *own
+			f.PlanVRAMBytes = r.OllamaFit.PlanVRAMBytes
+			r.OllamaFit = &f
+		}
 	}
 	c := &OllamaComparison{Label: label, In: in, Report: r}
-	env, hidden := OllamaEnv(r)
+	env, hidden := OllamaEnv(r, set)
 	if r.Parallel > 1 && !slices.Contains(env, fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", r.Parallel)) {
 		return nil, fmt.Errorf("%s: fitbench's Ollama command lacks OLLAMA_NUM_PARALLEL=%d: %v", label, r.Parallel, r.Command.OllamaEnv)
 	}
@@ -207,6 +237,9 @@ func CompareOllama(ctx context.Context, bin, lib, scratch string, m OllamaModel,
 	}
 	if c.Plan, err = load(r.Command.OllamaOptions); err != nil {
 		return nil, err
+	}
+	if set.CUDA && len(sims) > 0 && !strings.Contains(c.Plan.Log, "library=CUDA") {
+		return nil, fmt.Errorf("%s: Ollama did not see the simulated GPUs as CUDA: %s predates FITBENCH_SIMGPU_LIBRARY, rebuild it with scripts/build-simgpu.sh", label, lib)
 	}
 	if hidden { // Ollama's own choice is made with the GPUs visible
 		srv.Stop()

@@ -348,7 +348,21 @@ void dev_get_props(ggml_backend_dev_t dev, ggml_backend_dev_props * props) {
     props->caps = {/* async */ async, /* host_buffer */ true, /* buffer_from_host_ptr */ false, /* events */ async};
     props->compute_major = 8;
     props->compute_minor = 6;
-    props->library = "SIMGPU";
+    // FITBENCH_SIMGPU_LIBRARY=CUDA labels the device with the library of the
+    // GPU it simulates (its buffer type, row padding and offload_op are
+    // CUDA's), plus a CUDA 12.4 driver: Ollama decides flash-attention support
+    // from that label alone (ml/device.go FlashAttentionSupported: CUDA with
+    // driver >= 7 and compute capability other than 7.2), so under it Ollama
+    // runs flash attention on the simulated GPUs as on a CUDA one. Unset: the
+    // library is "SIMGPU" and the driver version 0.
+    static const char * lib = std::getenv("FITBENCH_SIMGPU_LIBRARY");
+    if (lib != nullptr && std::strcmp(lib, "CUDA") == 0) {
+        props->library = "CUDA";
+        props->driver_major = 12;
+        props->driver_minor = 4;
+    } else {
+        props->library = "SIMGPU";
+    }
 }
 
 ggml_backend_t dev_init_backend(ggml_backend_dev_t dev, const char *) {

@@ -150,7 +150,7 @@ func ollamaSection(ctx context.Context, rig, dir string) error {
 					continue
 				}
 				label := m.Name + "/" + sc.Name + set.Suffix
-				c, err := rigtest.CompareOllama(ctx, ob, lib, filepath.Join(dir, "o", strings.NewReplacer("/", "_", " ", "_", "=", "").Replace(label)), m, label, rigtest.OllamaInput(m, sc.GPUs, set))
+				c, err := rigtest.CompareOllama(ctx, ob, lib, filepath.Join(dir, "o", strings.NewReplacer("/", "_", " ", "_", "=", "").Replace(label)), m, label, rigtest.OllamaInput(m, sc.GPUs, set), set)
 				if err != nil {
 					return err
 				}
