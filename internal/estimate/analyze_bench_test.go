@@ -16,17 +16,12 @@ func BenchmarkAnalyzeRealPresets(b *testing.B) {
 		if !np.Real {
 			continue
 		}
-		spec, err := synth.Preset(np.Name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		spec.HeaderOnly = true
-		_, sums, err := estimatetest.WriteModels(b.TempDir(), []synth.Spec{spec})
+		sum, err := estimatetest.PresetHeader(b.TempDir(), np.Name)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, gpus := range [][]GPU{{{VRAMBytes: 24e9}}, {{VRAMBytes: 24e9}, {VRAMBytes: 12e9}}} {
-			ins = append(ins, Input{Summary: sums[0], Engine: EngineLlamaCpp, Context: 8192, Parallel: 1,
+			ins = append(ins, Input{Summary: sum, Engine: EngineLlamaCpp, Context: 8192, Parallel: 1,
 				Target: Target{GPUs: gpus, RAMBytes: 64e9}})
 		}
 	}

@@ -154,16 +154,10 @@ func TestScheduleExpertsOnTheCPUAreCopiedToTheGPU(t *testing.T) {
 // buffer, the host has its inputs, and no figure is absurd.
 func TestScheduleEveryPreset(t *testing.T) {
 	for _, np := range synth.Presets {
-		spec, err := synth.Preset(np.Name)
+		sum, err := estimatetest.PresetHeader(t.TempDir(), np.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		spec.HeaderOnly = true
-		_, sums, err := estimatetest.WriteModels(t.TempDir(), []synth.Spec{spec})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sums[0]
 		nL := sum.BlockCount
 		for _, gpus := range []int{1, 2} {
 			for _, ngl := range []int{0, nL / 2, nL + 1} {

@@ -77,18 +77,9 @@ func ocmp(t reporter, label, what string, ours, rig uint64, bound [2]float64) {
 // (no num_gpu) with fitbench's prediction of it. A plan fitbench says runs
 // that Ollama fails to load is a failure.
 func TestOllamaLayoutMatchesRig(t *testing.T) {
-	rig := Require(t)
-	bin := ollamatest.Require(t)
-	lib, err := OllamaLib(rig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, lib, models := ollamaRig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	models, err := OllamaModels(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	n, agree, total := 0, 0, 0
 	for _, m := range models {
 		for _, set := range OllamaSettings {
@@ -213,16 +204,7 @@ func checkOllamaAuto(t reporter, label string, r estimate.Report, got *OllamaLoa
 // v0.17.4's float32 binary search spin, and the request never returns.
 // fitbench must flag that num_gpu and never plan it itself.
 func TestOllamaForcedNumGPUHangs(t *testing.T) {
-	rig := Require(t)
-	bin := ollamatest.Require(t)
-	lib, err := OllamaLib(rig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	models, err := OllamaModels(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, lib, models := ollamaRig(t)
 	m := models[0] // m-q4-big
 	gpus := []estimate.GPU{ogpu("g0", 515<<20)}
 	in := OllamaInput(m, gpus, OllamaSetting{Parallel: 1})
@@ -272,16 +254,7 @@ func TestOllamaForcedNumGPUHangs(t *testing.T) {
 // for which fitbench predicts such a layout; the real Ollama then loads them
 // (and chooses by itself).
 func TestOllamaEngineOffloadTarget(t *testing.T) {
-	rig := Require(t)
-	bin := ollamatest.Require(t)
-	lib, err := OllamaLib(rig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	models, err := OllamaModels(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, lib, models := ollamaRig(t)
 	m := models[3] // qwen3, on Ollama's engine
 	set := OllamaSetting{Parallel: 1}
 	var in estimate.Input
@@ -335,4 +308,21 @@ func ownLayoutRigSafe(in estimate.Input) bool {
 	}
 	a, b := estimate.Analyze(in).OllamaFit, estimate.Analyze(ctxFree).OllamaFit
 	return a != nil && b != nil && fmt.Sprint(a.GPULayers) == fmt.Sprint(b.GPULayers)
+}
+
+// ollamaRig is what every Ollama-on-the-rig test needs: the engine, the
+// simulated-GPU library built beside the rig, and the generated models.
+func ollamaRig(t *testing.T) (bin, lib string, models []OllamaModel) {
+	t.Helper()
+	rig := Require(t)
+	bin = ollamatest.Require(t)
+	lib, err := OllamaLib(rig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models, err = OllamaModels(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin, lib, models
 }

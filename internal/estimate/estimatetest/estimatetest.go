@@ -78,6 +78,21 @@ var Groups = []Group{
 	{[]string{"OLLAMA_KV_CACHE_TYPE=q8_0", "OLLAMA_FLASH_ATTENTION=1"}, 1, "q8_0", []int{2048}},
 }
 
+// PresetHeader writes the header (no tensor data) of the named synth preset
+// into dir and returns its summary: what the estimator reads of a remote file.
+func PresetHeader(dir, name string) (gguf.Summary, error) {
+	spec, err := synth.Preset(name)
+	if err != nil {
+		return gguf.Summary{}, err
+	}
+	spec.HeaderOnly = true
+	_, sums, err := WriteModels(dir, []synth.Spec{spec})
+	if err != nil {
+		return gguf.Summary{}, err
+	}
+	return sums[0], nil
+}
+
 // WriteModels writes every spec into dir and returns the paths and summaries.
 func WriteModels(dir string, specs []synth.Spec) ([]string, []gguf.Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -49,36 +49,36 @@ func run() error {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	paths, sums, err := estimatetest.WriteModels(dir, estimatetest.Models)
-	if err != nil {
-		return err
-	}
-	fmt.Println("== offload: per-device totals, rig (llama.cpp on simulated GPUs) vs fitbench vs gguf-parser-go v0.28.1 ==")
-	if err := deviceTable(ctx, bin, paths, sums, estimatetest.Models, rigtest.Scenarios); err != nil {
-		return err
-	}
 	// the dense architecture presets (sliding window, fused QKV, q/k norms)
 	pspecs, err := rigtest.PresetSpecs(rigtest.DensePresets)
 	if err != nil {
 		return err
 	}
-	ppaths, psums, err := estimatetest.WriteModels(dir, pspecs)
-	if err != nil {
-		return err
+	sections := []struct {
+		title     string
+		specs     []synth.Spec
+		scenarios func(estimate.Input) []rigtest.Scenario
+	}{
+		{"== offload: per-device totals, rig (llama.cpp on simulated GPUs) vs fitbench vs gguf-parser-go v0.28.1 ==", estimatetest.Models, rigtest.Scenarios},
+		{"\n== offload, architecture presets: the same per device (gemma2/3, qwen3, mistral3, phi3, …) ==", pspecs, rigtest.Scenarios},
+		// MoE models with fitbench's plan (--n-cpu-moe N where it wins), on
+		// devices sized for all experts on the GPUs and for experts in RAM
+		{"\n== offload, MoE: the same per device, fitbench's plan incl. --n-cpu-moe (the rig test's known gaps are in docs/ESTIMATES.md) ==", estimatetest.MoEModels, rigtest.MoEScenarios},
 	}
-	fmt.Println("\n== offload, architecture presets: the same per device (gemma2/3, qwen3, mistral3, phi3, …) ==")
-	if err := deviceTable(ctx, bin, ppaths, psums, pspecs, rigtest.Scenarios); err != nil {
-		return err
-	}
-	// MoE models with fitbench's plan (--n-cpu-moe N where it wins), on
-	// devices sized for all experts on the GPUs and for experts in RAM
-	mpaths, msums, err := estimatetest.WriteModels(dir, estimatetest.MoEModels)
-	if err != nil {
-		return err
-	}
-	fmt.Println("\n== offload, MoE: the same per device, fitbench's plan incl. --n-cpu-moe (the rig test's known gaps are in docs/ESTIMATES.md) ==")
-	if err := deviceTable(ctx, bin, mpaths, msums, estimatetest.MoEModels, rigtest.MoEScenarios); err != nil {
-		return err
+	var paths []string // the dense models, which the fit cases below reuse
+	var sums []gguf.Summary
+	for i, sec := range sections {
+		p, ss, err := estimatetest.WriteModels(dir, sec.specs)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			paths, sums = p, ss
+		}
+		fmt.Println(sec.title)
+		if err := deviceTable(ctx, bin, p, ss, sec.specs, sec.scenarios); err != nil {
+			return err
+		}
 	}
 
 	fmt.Println("\n== llama-server's automatic fit (llama_params_fit in the rig) vs fitbench's prediction ==")
